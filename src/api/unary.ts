@@ -1,0 +1,38 @@
+/**
+ * The one bridge from an async handler to grpc-js's callback style. Every
+ * throw (sync or async) becomes a status through toServiceError, so a handler
+ * can never crash the process or leave a call hanging.
+ */
+import type { handleUnaryCall, ServerUnaryCall } from '@grpc/grpc-js';
+import type { Logger } from '../log';
+import { toServiceError } from './status';
+
+/** What a handler knows about its call beyond the request. */
+export interface CallContext {
+  /** The tenant namespace every key of this call lives in. */
+  ns: string;
+  log: Logger;
+}
+
+/** Derives a call's context (namespace, logger) from its metadata; may throw (e.g. UNAUTHORIZED). */
+export type ContextOf = (call: ServerUnaryCall<unknown, unknown>) => CallContext;
+
+export type Handler<Req, Res> = (req: Req, ctx: CallContext) => Promise<Res>;
+
+export type Unary = <Req, Res>(fn: Handler<Req, Res>) => handleUnaryCall<Req, Res>;
+
+export function makeUnary(log: Logger, contextOf: ContextOf): Unary {
+  return (fn) => (call, callback) => {
+    let callLog = log;
+    Promise.resolve()
+      .then(() => {
+        const ctx = contextOf(call as ServerUnaryCall<unknown, unknown>);
+        callLog = ctx.log;
+        return fn(call.request, ctx);
+      })
+      .then(
+        (res) => callback(null, res),
+        (err: unknown) => callback(toServiceError(err, callLog)),
+      );
+  };
+}

@@ -1,0 +1,103 @@
+/**
+ * Settings from the environment, each default written once, here. The README's
+ * settings table lists the same names and defaults.
+ */
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { defaultLimits, type Limits } from './core/limits';
+
+const port = (dflt: number) => z.coerce.number().int().min(0).max(65535).default(dflt);
+const positive = (dflt: number) => z.coerce.number().int().positive().default(dflt);
+const blankIsUnset = (v: unknown) => (v === '' ? undefined : v);
+
+const schema = z.object({
+  HOST: z.string().min(1).default('0.0.0.0'),
+  GRPC_PORT: port(50051),
+  HTTP_PORT: port(8080),
+  GRPC_TARGET: z.string().min(1).default('localhost:50051'),
+  REDIS_URL: z.preprocess(blankIsUnset, z.string().url().optional()),
+  REDIS_CLUSTER_NODES: z.preprocess(blankIsUnset, z.string().optional()),
+  DATA_DIR: z.string().min(1).default('./data'),
+  API_KEYS: z.preprocess(blankIsUnset, z.string().optional()),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Every Redis command fails (UNAVAILABLE) after this long. */
+  REDIS_COMMAND_TIMEOUT_MS: positive(2000),
+  /** How long SIGTERM waits for in-flight calls before closing them. */
+  SHUTDOWN_TIMEOUT_MS: positive(10_000),
+  /** The redis-server binary for the embedded store. */
+  REDIS_SERVER_BIN: z.string().min(1).default('redis-server'),
+  /** gRPC: largest request accepted, and largest response sent. */
+  GRPC_MAX_RECEIVE_BYTES: positive(4 * 1024 * 1024),
+  GRPC_MAX_SEND_BYTES: positive(64 * 1024 * 1024),
+  MAX_TEXT_BYTES: positive(defaultLimits.MAX_TEXT_BYTES),
+  MAX_TOPIC_BYTES: positive(defaultLimits.MAX_TOPIC_BYTES),
+  MAX_ID_BYTES: positive(defaultLimits.MAX_ID_BYTES),
+  MAX_IDS_PER_CALL: positive(defaultLimits.MAX_IDS_PER_CALL),
+  MAX_PAGE_SIZE: positive(defaultLimits.MAX_PAGE_SIZE),
+  MAX_OFFSET: positive(defaultLimits.MAX_OFFSET),
+  MAX_RECENT_PER_CONTAINER: positive(defaultLimits.MAX_RECENT_PER_CONTAINER),
+  MAX_RECENT_CONTAINERS: positive(defaultLimits.MAX_RECENT_CONTAINERS),
+});
+
+export interface Config {
+  host: string;
+  grpcPort: number;
+  httpPort: number;
+  grpcTarget: string;
+  redisUrl?: string;
+  redisClusterNodes?: { host: string; port: number }[];
+  dataDir: string;
+  apiKeys?: string;
+  logLevel: string;
+  redisCommandTimeoutMs: number;
+  shutdownTimeoutMs: number;
+  redisServerBin: string;
+  grpcMaxReceiveBytes: number;
+  grpcMaxSendBytes: number;
+  limits: Limits;
+}
+
+/** Reads the settings; a bad value stops the start with a message naming the variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`Invalid settings: ${problems}`);
+  }
+  const e = parsed.data;
+  return Object.freeze({
+    host: e.HOST,
+    grpcPort: e.GRPC_PORT,
+    httpPort: e.HTTP_PORT,
+    grpcTarget: e.GRPC_TARGET,
+    redisUrl: e.REDIS_URL,
+    redisClusterNodes: e.REDIS_CLUSTER_NODES?.split(',').map(parseHostPort),
+    dataDir: resolve(e.DATA_DIR),
+    apiKeys: e.API_KEYS,
+    logLevel: e.LOG_LEVEL,
+    redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    redisServerBin: e.REDIS_SERVER_BIN,
+    grpcMaxReceiveBytes: e.GRPC_MAX_RECEIVE_BYTES,
+    grpcMaxSendBytes: e.GRPC_MAX_SEND_BYTES,
+    limits: Object.freeze({
+      MAX_TEXT_BYTES: e.MAX_TEXT_BYTES,
+      MAX_TOPIC_BYTES: e.MAX_TOPIC_BYTES,
+      MAX_ID_BYTES: e.MAX_ID_BYTES,
+      MAX_IDS_PER_CALL: e.MAX_IDS_PER_CALL,
+      MAX_PAGE_SIZE: e.MAX_PAGE_SIZE,
+      MAX_OFFSET: e.MAX_OFFSET,
+      MAX_RECENT_PER_CONTAINER: e.MAX_RECENT_PER_CONTAINER,
+      MAX_RECENT_CONTAINERS: e.MAX_RECENT_CONTAINERS,
+    }),
+  });
+}
+
+function parseHostPort(s: string): { host: string; port: number } {
+  const i = s.trim().lastIndexOf(':');
+  const port = Number(s.slice(i + 1));
+  if (i <= 0 || !Number.isInteger(port) || port <= 0 || port > 65535) {
+    throw new Error(`Invalid settings: REDIS_CLUSTER_NODES entry "${s}" is not host:port`);
+  }
+  return { host: s.trim().slice(0, i), port };
+}

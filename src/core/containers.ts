@@ -1,0 +1,108 @@
+/**
+ * The operations all three APIs share, over any ContainerStore. Adapters check
+ * required fields and sizes (they know the wire names); this layer owns the
+ * behaviour: ids, NOT_FOUND, group matching, chat user sets, RecentMessages.
+ */
+import { randomUUID } from 'node:crypto';
+import { AppError, notFound } from './errors';
+import type { Limits } from './limits';
+import type { Container, ContainerPage, ContainerStore, Kind, Message, MessageQuery } from './model';
+
+export class Containers {
+  constructor(
+    private readonly store: ContainerStore,
+    readonly limits: Limits,
+    private readonly newId: () => string = randomUUID,
+  ) {}
+
+  create(ns: string, kind: Kind, groupId: string, topic: string): Promise<Container> {
+    return this.store.createContainer(ns, kind, { id: this.newId(), groupId, topic });
+  }
+
+  /** NOT_FOUND when absent, or when `groupId` is given and differs. */
+  async read(ns: string, kind: Kind, id: string, groupId?: string): Promise<Container> {
+    const c = await this.store.getContainer(ns, kind, id);
+    if (!c || (groupId !== undefined && groupId !== '' && c.groupId !== groupId)) throw notFound(kind);
+    return c;
+  }
+
+  async updateTopic(ns: string, kind: Kind, id: string, topic: string): Promise<Container> {
+    const c = await this.store.updateTopic(ns, kind, id, topic);
+    if (!c) throw notFound(kind);
+    return c;
+  }
+
+  delete(ns: string, kind: Kind, id: string): Promise<void> {
+    return this.store.deleteContainer(ns, kind, id);
+  }
+
+  list(ns: string, kind: Kind, groupId: string, page: ContainerPage): Promise<Container[]> {
+    return this.store.listGroup(ns, kind, groupId, page);
+  }
+
+  /** `id` empty: the service picks one. Otherwise a repeat returns the stored message unchanged. */
+  async post(ns: string, kind: Kind, containerId: string, m: { id: string; authorId: string; text: string }): Promise<Message> {
+    const clientId = m.id !== '';
+    const stored = await this.store.appendMessage(ns, kind, containerId, {
+      id: clientId ? m.id : this.newId(),
+      clientId,
+      authorId: m.authorId,
+      text: m.text,
+    });
+    if (!stored) throw notFound(kind);
+    return stored;
+  }
+
+  async messages(ns: string, kind: Kind, containerId: string, q: MessageQuery): Promise<Message[]> {
+    const list = await this.store.listMessages(ns, kind, containerId, q);
+    if (!list) throw notFound(kind);
+    return list;
+  }
+
+  /**
+   * The latest `perContainer` messages of each listed container, newest first,
+   * container by container in the order given; absent (and repeated) ids are skipped.
+   */
+  async recent(ns: string, kind: Kind, ids: readonly string[], perContainer: number): Promise<Message[]> {
+    const unique = [...new Set(ids.filter((id) => id !== ''))];
+    const lists = await Promise.all(
+      unique.map((id) => this.store.listMessages(ns, kind, id, { limit: perContainer, offset: 0, order: 'desc' })),
+    );
+    return lists.flatMap((l) => l ?? []);
+  }
+
+  /** RecentMessages over a group: its newest MAX_RECENT_CONTAINERS containers. */
+  async recentInGroup(ns: string, kind: Kind, groupId: string, perContainer: number): Promise<Message[]> {
+    const page = { limit: this.limits.MAX_RECENT_CONTAINERS, offset: 0, order: 'desc' as const };
+    const containers = await this.store.listGroup(ns, kind, groupId, page);
+    return this.recent(
+      ns,
+      kind,
+      containers.map((c) => c.id),
+      perContainer,
+    );
+  }
+
+  /**
+   * The chat of a set of users: two or more distinct ids, any order. A given
+   * `id` that names an existing chat returns that chat.
+   */
+  async createChat(ns: string, userIds: readonly string[], id: string): Promise<Container> {
+    const users = [...new Set(userIds)].sort(compareCodePoints);
+    if (users.length < 2) {
+      throw new AppError('INVALID_ARGUMENT', 'user_ids must hold two or more distinct users', { field: 'user_ids' });
+    }
+    if (id !== '') {
+      const existing = await this.store.getContainer(ns, 'chat', id);
+      if (existing) return existing;
+    }
+    return this.store.chatForUsers(ns, users, id === '' ? undefined : id);
+  }
+}
+
+/** Sort by Unicode code point, the same in every runtime and locale (unlike localeCompare). */
+export function compareCodePoints(a: string, b: string): number {
+  const x = Buffer.from(a, 'utf8');
+  const y = Buffer.from(b, 'utf8');
+  return Buffer.compare(x, y);
+}

@@ -1,0 +1,36 @@
+/**
+ * Documented limits (README "Limits"). Sizes are UTF-8 bytes. Each is a
+ * default that an operator may override with the environment variable of the
+ * same name; `config.ts` reads them.
+ */
+export interface Limits {
+  /** Message text. */
+  MAX_TEXT_BYTES: number;
+  /** Thread / conversation topic. */
+  MAX_TOPIC_BYTES: number;
+  /** Any id: thread, chat, conversation, message, group, author, user. */
+  MAX_ID_BYTES: number;
+  /** Entries of a repeated id field (thread_ids, conversation_ids, user_ids). */
+  MAX_IDS_PER_CALL: number;
+  /** `limit` of a list call. */
+  MAX_PAGE_SIZE: number;
+  /** `offset` of a list call. */
+  MAX_OFFSET: number;
+  /** `limit_per_thread` / `limit_per_conversation` of RecentMessages. */
+  MAX_RECENT_PER_CONTAINER: number;
+  /** Threads of a group that RecentMessages by group_id reads (the newest ones). */
+  MAX_RECENT_CONTAINERS: number;
+}
+
+export const DEFAULT_PAGE_SIZE = 25;
+
+export const defaultLimits: Readonly<Limits> = Object.freeze({
+  MAX_TEXT_BYTES: 16 * 1024,
+  MAX_TOPIC_BYTES: 1024,
+  MAX_ID_BYTES: 256,
+  MAX_IDS_PER_CALL: 100,
+  MAX_PAGE_SIZE: 1000,
+  MAX_OFFSET: 100_000,
+  MAX_RECENT_PER_CONTAINER: 100,
+  MAX_RECENT_CONTAINERS: 100,
+});

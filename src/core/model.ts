@@ -1,0 +1,92 @@
+/**
+ * The one model behind the three APIs: a container (thread, chat or
+ * conversation) holding messages totally ordered by acceptance.
+ */
+
+/** Which API a container belongs to; each kind's data is separate from the others'. */
+export type Kind = 'thread' | 'chat' | 'conversation';
+
+/** Times are Unix nanoseconds as a decimal string: exact, and comparable by value. */
+export type Nanos = string;
+
+export interface Container {
+  kind: Kind;
+  id: string;
+  /** Threads and conversations: the group. Chats: empty. */
+  groupId: string;
+  /** Threads and conversations: the topic. Chats: empty. */
+  topic: string;
+  createdAt: Nanos;
+  /** Chats: the sorted user ids. Others: empty. */
+  userIds: string[];
+  /** Messages accepted so far (the last seq handed out). */
+  lastSeq: number;
+  messageCount: number;
+  /** sent_at of the newest message, "" when there is none. */
+  lastMessageAt: Nanos;
+}
+
+export interface Message {
+  id: string;
+  containerId: string;
+  authorId: string;
+  text: string;
+  sentAt: Nanos;
+  /** 1, 2, 3… per container in acceptance order, never reused. */
+  seq: number;
+}
+
+export interface NewMessage {
+  /** The message id: the caller's when `clientId`, else a fresh one. */
+  id: string;
+  /** True when the caller chose the id: a repeat returns the stored message. */
+  clientId: boolean;
+  authorId: string;
+  text: string;
+}
+
+export interface MessageQuery {
+  limit: number;
+  offset: number;
+  order: 'asc' | 'desc';
+  /** Only messages strictly older than this (Streams' sent_before). */
+  sentBefore?: Nanos;
+}
+
+export interface ContainerPage {
+  limit: number;
+  offset: number;
+  order: 'asc' | 'desc';
+}
+
+/**
+ * What the core needs from storage. The Redis adapter (`store/redis-store.ts`)
+ * is the implementation; everything about keys, scripts and atomicity lives there.
+ * `ns` is the tenant namespace, part of every key.
+ */
+export interface ContainerStore {
+  /** Create a new container with a fresh id; `createdAt` is taken by the store. */
+  createContainer(ns: string, kind: Kind, c: { id: string; groupId: string; topic: string }): Promise<Container>;
+  getContainer(ns: string, kind: Kind, id: string): Promise<Container | null>;
+  /** Many containers at once; absent ones are left out. */
+  getContainers(ns: string, kind: Kind, ids: readonly string[]): Promise<Container[]>;
+  /** Null when absent. */
+  updateTopic(ns: string, kind: Kind, id: string, topic: string): Promise<Container | null>;
+  /** Removes the container and all its messages in O(1) on the request path. Absent ids succeed. */
+  deleteContainer(ns: string, kind: Kind, id: string): Promise<void>;
+  /** A group's containers by creation order. */
+  listGroup(ns: string, kind: Kind, groupId: string, page: ContainerPage): Promise<Container[]>;
+  /**
+   * Appends a message, or returns the stored one when `clientId` and the id exists.
+   * Null when the container is absent.
+   */
+  appendMessage(ns: string, kind: Kind, containerId: string, m: NewMessage): Promise<Message | null>;
+  /** Null when the container is absent. */
+  listMessages(ns: string, kind: Kind, containerId: string, q: MessageQuery): Promise<Message[] | null>;
+  /**
+   * The chat of exactly this set of users (sorted, distinct), created when the
+   * set has none; `id` is used for a new chat when given.
+   */
+  chatForUsers(ns: string, userIds: readonly string[], id?: string): Promise<Container>;
+  close(): Promise<void>;
+}

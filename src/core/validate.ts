@@ -1,0 +1,89 @@
+/**
+ * Request checks shared by the three APIs. The adapters name the wire fields
+ * (thread_id, conversation_id…) and their MISSING_* ids; these functions apply
+ * the rules in a fixed order: every required field first (in the order given,
+ * as the contract lists them), then shapes and sizes. The first failure is
+ * thrown as an AppError whose detail names the field.
+ */
+import { AppError, type ErrorId } from './errors';
+import { DEFAULT_PAGE_SIZE, type Limits } from './limits';
+
+export interface StringRule {
+  field: string;
+  value: string;
+  /** The MISSING_* id when the field is required. */
+  required?: ErrorId;
+  /** Largest size in UTF-8 bytes. */
+  maxBytes: number;
+}
+
+export function checkStrings(rules: StringRule[]): void {
+  for (const r of rules) {
+    if (r.required && r.value.length === 0) throw new AppError(r.required, undefined, { field: r.field });
+  }
+  for (const r of rules) checkString(r.field, r.value, r.maxBytes);
+}
+
+export function checkString(field: string, value: string, maxBytes: number): void {
+  if (!value.isWellFormed()) {
+    throw new AppError('INVALID_STRING', `${field} is not well-formed Unicode`, { field });
+  }
+  // Cheap bound first: a UTF-16 string never has more UTF-8 bytes than 3 × its length.
+  if (value.length * 3 > maxBytes && Buffer.byteLength(value, 'utf8') > maxBytes) {
+    throw new AppError('FIELD_TOO_LONG', `${field} is longer than ${maxBytes} bytes`, { field });
+  }
+}
+
+/** A repeated id field: at most MAX_IDS_PER_CALL entries, each within MAX_ID_BYTES. */
+export function checkIdList(field: string, ids: readonly string[], limits: Limits): void {
+  if (ids.length > limits.MAX_IDS_PER_CALL) {
+    throw new AppError('TOO_MANY_IDS', `${field} has more than ${limits.MAX_IDS_PER_CALL} entries`, { field });
+  }
+  ids.forEach((id, i) => checkString(`${field}[${i}]`, id, limits.MAX_ID_BYTES));
+}
+
+/**
+ * An integer field (int64 arrives as a decimal string, int32 and wrappers as a
+ * number) within [0, max]; unset and 0 give `dflt`.
+ */
+export function intInRange(field: string, raw: string | number | undefined, max: number, dflt: number): number {
+  if (raw === undefined || raw === '' || raw === 0 || raw === '0') return dflt;
+  let n: bigint;
+  try {
+    n = BigInt(raw);
+  } catch {
+    throw new AppError('INVALID_ARGUMENT', `${field} must be an integer`, { field });
+  }
+  if (n < 0n || n > BigInt(max)) {
+    throw new AppError('INVALID_ARGUMENT', `${field} must be between 0 and ${max}`, { field });
+  }
+  return Number(n);
+}
+
+export type Order = 'asc' | 'desc';
+
+/** `order`: "asc", or newest first when empty or "desc". Anything else is refused rather than guessed. */
+export function parseOrder(raw: string | undefined): Order {
+  const v = (raw ?? '').toLowerCase();
+  if (v === '' || v === 'desc') return 'desc';
+  if (v === 'asc') return 'asc';
+  throw new AppError('INVALID_ARGUMENT', 'order must be "asc" or "desc"', { field: 'order' });
+}
+
+export interface Page {
+  limit: number;
+  offset: number;
+  order: Order;
+}
+
+export function parsePage(
+  req: { limit?: string | number; offset?: string | number; order?: string },
+  limits: Limits,
+  limitField = 'limit',
+): Page {
+  return {
+    limit: intInRange(limitField, req.limit, limits.MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE),
+    offset: intInRange('offset', req.offset, limits.MAX_OFFSET, 0),
+    order: parseOrder(req.order),
+  };
+}

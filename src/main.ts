@@ -1,0 +1,71 @@
+/**
+ * Composition root: settings → store (embedded redis-server unless REDIS_URL
+ * or REDIS_CLUSTER_NODES is set) → core → gRPC server. SIGTERM and SIGINT
+ * drain: health turns NOT_SERVING, new calls are refused, in-flight calls
+ * finish (up to SHUTDOWN_TIMEOUT_MS), then Redis is closed and the process exits 0.
+ */
+import { loadConfig } from './config';
+import { Containers } from './core/containers';
+import { createLogger } from './log';
+import { bind, buildServer, SERVICE_NAMES } from './server';
+import { startEmbeddedRedis, type EmbeddedRedis } from './store/embedded';
+import { RedisStore } from './store/redis-store';
+
+async function main(): Promise<void> {
+  const cfg = loadConfig();
+  const log = createLogger(cfg.logLevel, 'parley');
+
+  let embedded: EmbeddedRedis | undefined;
+  let url = cfg.redisUrl;
+  if (!url && !cfg.redisClusterNodes) {
+    embedded = await startEmbeddedRedis({ dataDir: cfg.dataDir, bin: cfg.redisServerBin, log });
+    url = embedded.url;
+    embedded.child.on('exit', (code, signal) => {
+      if (!stopping) log.error({ code, signal }, 'embedded redis-server exited; calls answer UNAVAILABLE');
+    });
+  }
+  const store = await RedisStore.connect({
+    url,
+    clusterNodes: cfg.redisClusterNodes,
+    commandTimeoutMs: cfg.redisCommandTimeoutMs,
+  });
+  const core = new Containers(store, cfg.limits);
+  const { server, health } = buildServer(core, log, {
+    maxReceiveBytes: cfg.grpcMaxReceiveBytes,
+    maxSendBytes: cfg.grpcMaxSendBytes,
+  });
+  const port = await bind(server, `${cfg.host}:${cfg.grpcPort}`);
+  for (const s of ['', ...SERVICE_NAMES]) health.setStatus(s, 'SERVING');
+  log.info({ host: cfg.host, port, store: embedded ? 'embedded' : 'external' }, 'gRPC server listening');
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'draining');
+    for (const s of ['', ...SERVICE_NAMES]) health.setStatus(s, 'NOT_SERVING');
+    await new Promise<void>((done) => {
+      const timer = setTimeout(() => {
+        log.warn('drain timed out; closing remaining calls');
+        server.forceShutdown();
+        done();
+      }, cfg.shutdownTimeoutMs);
+      server.tryShutdown(() => {
+        clearTimeout(timer);
+        done();
+      });
+    });
+    await store.close();
+    await embedded?.stop();
+    log.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  // Startup failed (bad settings, no redis-server, port taken): say why and exit non-zero.
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,124 @@
+/**
+ * The embedded store: with REDIS_URL unset the service runs its own
+ * redis-server as a child, listening on 127.0.0.1 only, with its files in
+ * DATA_DIR and append-only persistence on (fsync every second; Redis writes
+ * the AOF before it replies, so a killed Redis process loses no acknowledged write).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import type { Logger } from '../log';
+
+export interface EmbeddedRedis {
+  url: string;
+  port: number;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** A TCP port that was free a moment ago on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr ? resolvePort(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export interface EmbeddedOptions {
+  dataDir: string;
+  bin: string;
+  log: Logger;
+  /** Extra redis-server arguments (tests turn persistence off). */
+  extraArgs?: string[];
+}
+
+export async function startEmbeddedRedis(opts: EmbeddedOptions): Promise<EmbeddedRedis> {
+  mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+  const pidFile = join(opts.dataDir, 'redis.pid');
+  stopLeftover(pidFile, opts.log);
+  const port = await freePort();
+  const args = [
+    '--bind', '127.0.0.1',
+    '--port', String(port),
+    '--protected-mode', 'yes',
+    '--dir', opts.dataDir,
+    '--pidfile', pidFile,
+    '--appendonly', 'yes',
+    '--appendfsync', 'everysec',
+    '--save', '',
+    '--daemonize', 'no',
+    '--loglevel', 'warning',
+    '--logfile', join(opts.dataDir, 'redis.log'),
+    ...(opts.extraArgs ?? []),
+  ];
+  const child = spawn(opts.bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  // A missing binary is reported as an event, not a throw.
+  child.on('error', (e) => (stderr += `${opts.bin}: ${e.message}`));
+  await waitForPort(port, child, () => stderr, 15_000);
+  opts.log.info({ port, dataDir: opts.dataDir, redisPid: child.pid }, 'embedded redis-server started');
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    child,
+    stop: () => stopChild(child),
+  };
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  return new Promise((done) => {
+    if (child.exitCode !== null || child.signalCode !== null) return done();
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      done();
+    });
+    // SIGTERM: redis-server flushes the AOF and exits.
+    child.kill('SIGTERM');
+  });
+}
+
+/** A redis-server of an earlier run that died with its parent would hold DATA_DIR's files: stop it. */
+function stopLeftover(pidFile: string, log: Logger): void {
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  if (!Number.isInteger(pid) || pid <= 0) return;
+  try {
+    const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    if (!cmd.includes('redis-server')) return;
+    process.kill(pid, 'SIGTERM');
+    log.warn({ pid }, 'stopped a redis-server left over from an earlier run on this DATA_DIR');
+    const until = Date.now() + 10_000;
+    while (Date.now() < until && existsSync(`/proc/${pid}`)) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+  } catch {
+    // No such process: nothing to stop.
+  }
+}
+
+async function waitForPort(port: number, child: ChildProcess, stderr: () => string, timeoutMs: number): Promise<void> {
+  const { Socket } = await import('node:net');
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (child.exitCode !== null || child.pid === undefined) throw new Error(`redis-server exited with code ${child.exitCode}: ${stderr().trim()}`);
+    const ok = await new Promise<boolean>((res) => {
+      const s = new Socket();
+      s.once('connect', () => {
+        s.destroy();
+        res(true);
+      });
+      s.once('error', () => res(false));
+      s.connect(port, '127.0.0.1');
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`redis-server did not listen on 127.0.0.1:${port} within ${timeoutMs} ms`);
+}

@@ -1,0 +1,76 @@
+/**
+ * The only place Redis key names are built.
+ *
+ * Layout (version prefix `pl1`, so a future layout can live beside this one):
+ *
+ *   pl1:{<ns>:<k>:<id>}:meta   hash   the container record (fields below)
+ *   pl1:{<ns>:<k>:<id>}:seq    zset   message id -> seq: the message list in acceptance order
+ *   pl1:{<ns>:<k>:<id>}:msg    hash   message id -> "<sent_at ns>|<JSON [author_id, text]>"
+ *   pl1:{<ns>:<k>g:<group>}:idx  zset container id -> creation order, per group
+ *   pl1:{<ns>:<k>g:<group>}:n    string the group's creation counter
+ *   pl1:{<ns>:cu:<sha256>}     string  chat id of one set of users
+ *
+ * <k> is t (thread), c (chat) or v (conversation), so the three APIs never
+ * share a key. Every key of one container carries the same hash tag `{…}`, so on
+ * a Redis Cluster all of them live in one slot and a script can write them
+ * atomically. The namespace, ids and group ids are escaped: every byte outside
+ * [A-Za-z0-9._-] becomes %XX (including `%`, `:`, `{` and `}`), which makes the
+ * encoding injective and keeps every id inside its own tag and its own field.
+ */
+import { createHash } from 'node:crypto';
+import type { Kind } from '../core/model';
+
+const PREFIX = 'pl1';
+
+const KIND_CODE: Record<Kind, string> = { thread: 't', chat: 'c', conversation: 'v' };
+
+const SAFE = /^[A-Za-z0-9._-]*$/;
+
+/** Percent-encodes every UTF-8 byte outside [A-Za-z0-9._-]. */
+export function escapeId(s: string): string {
+  if (SAFE.test(s)) return s;
+  let out = '';
+  for (const b of Buffer.from(s, 'utf8')) {
+    const safe =
+      (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b === 0x2e || b === 0x5f || b === 0x2d;
+    out += safe ? String.fromCharCode(b) : '%' + b.toString(16).toUpperCase().padStart(2, '0');
+  }
+  return out;
+}
+
+export interface ContainerKeys {
+  meta: string;
+  order: string;
+  bodies: string;
+}
+
+export function containerKeys(ns: string, kind: Kind, id: string): ContainerKeys {
+  const base = `${PREFIX}:{${escapeId(ns)}:${KIND_CODE[kind]}:${escapeId(id)}}`;
+  return { meta: `${base}:meta`, order: `${base}:seq`, bodies: `${base}:msg` };
+}
+
+export interface GroupKeys {
+  index: string;
+  counter: string;
+}
+
+export function groupKeys(ns: string, kind: Kind, groupId: string): GroupKeys {
+  const base = `${PREFIX}:{${escapeId(ns)}:${KIND_CODE[kind]}g:${escapeId(groupId)}}`;
+  return { index: `${base}:idx`, counter: `${base}:n` };
+}
+
+/**
+ * The key that maps one set of users to its chat. The set (sorted, distinct)
+ * is hashed with each id length-prefixed, so no choice of ids containing a
+ * separator can make two different sets meet; the chat record keeps the
+ * users and the store checks them on every lookup as well.
+ */
+export function chatSetKey(ns: string, sortedUserIds: readonly string[]): string {
+  const h = createHash('sha256');
+  for (const u of sortedUserIds) {
+    const b = Buffer.from(u, 'utf8');
+    h.update(`${b.length}:`);
+    h.update(b);
+  }
+  return `${PREFIX}:{${escapeId(ns)}:cu:${h.digest('hex')}}`;
+}

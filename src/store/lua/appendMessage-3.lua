@@ -1,0 +1,34 @@
+--[[
+  Appends a message to a container: next seq, next sent_at, the id in the
+  order zset, the body in the bodies hash, and the container's counters, all
+  in one step. A client id that is already stored returns the stored message
+  and changes nothing, so concurrent retries of one id store one message.
+
+  KEYS[1]  meta hash
+  KEYS[2]  order zset (message id -> seq)
+  KEYS[3]  bodies hash (message id -> "<sent_at>|<json>")
+  ARGV[1]  message id
+  ARGV[2]  body JSON (author and text)
+  ARGV[3]  "1" when the id is the client's (check for a repeat), else "0"
+
+  Returns  nil when the container is absent; else { created (1|0), seq, body }.
+]]
+--- @include "includes/nextSentAt"
+
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return false
+end
+if ARGV[3] == '1' then
+  local seen = redis.call('ZSCORE', KEYS[2], ARGV[1])
+  if seen then
+    return { 0, tonumber(seen), redis.call('HGET', KEYS[3], ARGV[1]) }
+  end
+end
+local seq = redis.call('HINCRBY', KEYS[1], 's', 1)
+local sentAt = nextSentAt(redis.call('HGET', KEYS[1], 'l'))
+local body = sentAt .. '|' .. ARGV[2]
+redis.call('HSET', KEYS[1], 'l', sentAt)
+redis.call('HINCRBY', KEYS[1], 'n', 1)
+redis.call('ZADD', KEYS[2], seq, ARGV[1])
+redis.call('HSET', KEYS[3], ARGV[1], body)
+return { 1, seq, body }

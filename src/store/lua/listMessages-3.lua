@@ -1,0 +1,58 @@
+--[[
+  Reads one page of a container's messages in one consistent step.
+
+  KEYS[1]  meta hash
+  KEYS[2]  order zset (message id -> seq)
+  KEYS[3]  bodies hash
+  ARGV[1]  offset (ranks skipped from the start of the chosen order)
+  ARGV[2]  limit
+  ARGV[3]  "asc" or "desc"
+  ARGV[4]  sent_before as a 19-digit nanosecond string, or "" for none.
+           Only messages strictly older count; since sent_at increases with
+           seq, a binary search over ranks finds the cut (O(log² n)).
+
+  Returns  nil when the container is absent; else a flat list
+           { id1, seq1, body1, id2, seq2, body2, … } in the chosen order.
+]]
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return false
+end
+local offset = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+local n = redis.call('ZCARD', KEYS[2])
+
+if ARGV[4] ~= '' then
+  local lo, hi = 0, n
+  while lo < hi do
+    local mid = math.floor((lo + hi) / 2)
+    local id = redis.call('ZRANGE', KEYS[2], mid, mid)[1]
+    local sentAt = string.sub(redis.call('HGET', KEYS[3], id), 1, 19)
+    if sentAt < ARGV[4] then lo = mid + 1 else hi = mid end
+  end
+  n = lo -- ranks [0, n) are strictly older
+end
+
+local first, last
+if ARGV[3] == 'asc' then
+  first, last = offset, math.min(offset + limit, n) - 1
+else
+  first, last = n - offset - limit, n - offset - 1
+  if first < 0 then first = 0 end
+end
+if last < first then
+  return {}
+end
+
+local page = redis.call('ZRANGE', KEYS[2], first, last, 'WITHSCORES')
+local ids = {}
+for i = 1, #page, 2 do ids[#ids + 1] = page[i] end
+local bodies = redis.call('HMGET', KEYS[3], unpack(ids))
+local out = {}
+local from, to, step = 1, #ids, 1
+if ARGV[3] ~= 'asc' then from, to, step = #ids, 1, -1 end
+for i = from, to, step do
+  out[#out + 1] = ids[i]
+  out[#out + 1] = page[2 * i]
+  out[#out + 1] = bodies[i]
+end
+return out

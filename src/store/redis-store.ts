@@ -1,0 +1,206 @@
+/**
+ * The Redis implementation of the core's ContainerStore. It alone knows key
+ * names (keys.ts) and scripts (lua/); it turns script replies into the core's
+ * model and client failures into UNAVAILABLE.
+ */
+import { Redis, Cluster, type RedisOptions } from 'ioredis';
+import { randomUUID } from 'node:crypto';
+import { AppError } from '../core/errors';
+import type {
+  Container,
+  ContainerPage,
+  ContainerStore,
+  Kind,
+  Message,
+  MessageQuery,
+  NewMessage,
+} from '../core/model';
+import { chatSetKey, containerKeys, groupKeys } from './keys';
+import { isUnreachable } from './redis-errors';
+import { defineScripts, type MetaReply, type ScriptedRedis } from './scripts';
+
+export interface RedisStoreOptions {
+  /** redis://host:port/db, or cluster seeds when `clusterNodes` is set. */
+  url?: string;
+  clusterNodes?: { host: string; port: number }[];
+  /** Every Redis command fails after this long (the store then answers UNAVAILABLE). */
+  commandTimeoutMs: number;
+}
+
+export class RedisStore implements ContainerStore {
+  private constructor(readonly redis: ScriptedRedis) {}
+
+  static async connect(opts: RedisStoreOptions): Promise<RedisStore> {
+    const common: RedisOptions = {
+      lazyConnect: true,
+      // Fail fast while disconnected instead of queueing: callers get UNAVAILABLE and can retry.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      commandTimeout: opts.commandTimeoutMs,
+      connectTimeout: 5000,
+      retryStrategy: (times) => Math.min(50 * times, 1000),
+    };
+    const client = opts.clusterNodes?.length
+      ? new Cluster(opts.clusterNodes, { redisOptions: common, enableOfflineQueue: false, enableAutoPipelining: true, lazyConnect: true })
+      : new Redis(opts.url ?? 'redis://127.0.0.1:6379', { ...common, enableAutoPipelining: true });
+    // ioredis reports connection errors as events as well as rejections; the
+    // rejections are what callers see, so the events need no listener output.
+    client.on('error', () => undefined);
+    await client.connect();
+    return new RedisStore(defineScripts(client));
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.redis.quit();
+    } catch {
+      this.redis.disconnect();
+    }
+  }
+
+  createContainer(ns: string, kind: Kind, c: { id: string; groupId: string; topic: string }): Promise<Container> {
+    return guard(async () => {
+      const k = containerKeys(ns, kind, c.id);
+      const reply = await this.redis.createContainer(k.meta, c.id, c.groupId, c.topic, '');
+      // Indexed after the record exists: an index entry without a record can then only be stale.
+      const g = groupKeys(ns, kind, c.groupId);
+      await this.redis.groupAdd(g.index, g.counter, c.id);
+      return toContainer(kind, reply)!;
+    });
+  }
+
+  getContainer(ns: string, kind: Kind, id: string): Promise<Container | null> {
+    return guard(async () => {
+      const reply = await this.redis.hmget(containerKeys(ns, kind, id).meta, 'id', 'g', 't', 'c', 'u', 's', 'n', 'l');
+      return toContainer(kind, reply);
+    });
+  }
+
+  async getContainers(ns: string, kind: Kind, ids: readonly string[]): Promise<Container[]> {
+    const all = await Promise.all(ids.map((id) => this.getContainer(ns, kind, id)));
+    return all.filter((c): c is Container => c !== null);
+  }
+
+  updateTopic(ns: string, kind: Kind, id: string, topic: string): Promise<Container | null> {
+    return guard(async () => toContainer(kind, await this.redis.updateTopic(containerKeys(ns, kind, id).meta, topic)));
+  }
+
+  deleteContainer(ns: string, kind: Kind, id: string): Promise<void> {
+    return guard(async () => {
+      const k = containerKeys(ns, kind, id);
+      const group = await this.redis.deleteContainer(k.meta, k.order, k.bodies);
+      if (group !== null) await this.redis.zrem(groupKeys(ns, kind, group).index, id);
+    });
+  }
+
+  listGroup(ns: string, kind: Kind, groupId: string, page: ContainerPage): Promise<Container[]> {
+    return guard(async () => {
+      const g = groupKeys(ns, kind, groupId);
+      const start = page.offset;
+      const stop = page.offset + page.limit - 1;
+      const ids =
+        page.order === 'asc'
+          ? await this.redis.zrange(g.index, start, stop)
+          : await this.redis.zrevrange(g.index, start, stop);
+      const found = await Promise.all(ids.map((id) => this.getContainer(ns, kind, id)));
+      const stale = ids.filter((_, i) => found[i] === null);
+      // Records are written before their index entry, so a missing record means a
+      // delete stopped halfway: drop the entry now.
+      if (stale.length) await this.redis.zrem(g.index, ...stale);
+      return found.filter((c): c is Container => c !== null);
+    });
+  }
+
+  appendMessage(ns: string, kind: Kind, containerId: string, m: NewMessage): Promise<Message | null> {
+    return guard(async () => {
+      const k = containerKeys(ns, kind, containerId);
+      const body = JSON.stringify([m.authorId, m.text]);
+      const reply = await this.redis.appendMessage(k.meta, k.order, k.bodies, m.id, body, m.clientId ? '1' : '0');
+      if (reply === null) return null;
+      return toMessage(containerId, m.id, reply[1], reply[2]);
+    });
+  }
+
+  listMessages(ns: string, kind: Kind, containerId: string, q: MessageQuery): Promise<Message[] | null> {
+    return guard(async () => {
+      const k = containerKeys(ns, kind, containerId);
+      const flat = await this.redis.listMessages(k.meta, k.order, k.bodies, q.offset, q.limit, q.order, sentBeforeArg(q.sentBefore));
+      if (flat === null) return null;
+      const out: Message[] = [];
+      for (let i = 0; i < flat.length; i += 3) out.push(toMessage(containerId, flat[i], flat[i + 1], flat[i + 2]));
+      return out;
+    });
+  }
+
+  chatForUsers(ns: string, userIds: readonly string[], id?: string): Promise<Container> {
+    return guard(async () => {
+      const setKey = chatSetKey(ns, userIds);
+      const users = JSON.stringify(userIds);
+      // The user-set key decides which chat a set has (SET NX is atomic); the chat
+      // record is then created if absent. A mapping whose chat belongs to another
+      // set (a given id that raced) is stale and is replaced; a few rounds settle it.
+      for (let round = 0; round < 5; round++) {
+        const want = id ?? randomUUID();
+        const prev = await this.redis.set(setKey, want, 'NX', 'GET');
+        const target = prev ?? want;
+        const k = containerKeys(ns, 'chat', target);
+        const chat = toContainer('chat', await this.redis.createContainer(k.meta, target, '', '', users))!;
+        if (sameList(chat.userIds, userIds)) return chat;
+        await this.redis.deleteIfEqual(setKey, target);
+        // The given id already names another set's chat: that chat is the answer.
+        if (prev === null) return chat;
+      }
+      throw new Error('chat user-set mapping did not settle');
+    });
+  }
+}
+
+/** Runs a store call; a client that cannot reach Redis becomes UNAVAILABLE. */
+async function guard<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof AppError) throw err;
+    if (isUnreachable(err)) throw new AppError('UNAVAILABLE', undefined);
+    throw err;
+  }
+}
+
+function toContainer(kind: Kind, r: MetaReply | null): Container | null {
+  if (!r || r[0] === null) return null;
+  return {
+    kind,
+    id: r[0],
+    groupId: r[1] ?? '',
+    topic: r[2] ?? '',
+    createdAt: r[3] ?? '0',
+    userIds: r[4] ? (JSON.parse(r[4]) as string[]) : [],
+    lastSeq: Number(r[5] ?? 0),
+    messageCount: Number(r[6] ?? 0),
+    lastMessageAt: r[7] ?? '',
+  };
+}
+
+/** Decodes a stored body "<sent_at>|<JSON [author_id, text]>". */
+function toMessage(containerId: string, id: string, seq: number | string, body: string): Message {
+  const bar = body.indexOf('|');
+  const [authorId, text] = JSON.parse(body.slice(bar + 1)) as [string, string];
+  return { id, containerId, authorId, text, sentAt: body.slice(0, bar), seq: Number(seq) };
+}
+
+/**
+ * sent_before as the scripts compare it: 19 digits, like every stored sent_at
+ * (they are all between 2001 and 2286), clamped so earlier or later bounds
+ * compare correctly as strings.
+ */
+function sentBeforeArg(ns: string | undefined): string {
+  if (ns === undefined) return '';
+  const n = BigInt(ns);
+  if (n < 10n ** 18n) return '0'.repeat(19);
+  if (n >= 10n ** 19n) return '9'.repeat(19);
+  return n.toString();
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}

@@ -1,0 +1,67 @@
+/**
+ * Loads the Lua scripts in `lua/` and registers each on an ioredis client with
+ * defineCommand. The file name carries the key count (`appendMessage-3.lua`:
+ * three KEYS). `--- @include "includes/x"` lines are replaced by that file, once
+ * per script. ioredis sends EVALSHA and falls back to EVAL on NOSCRIPT, so a
+ * restarted or flushed Redis needs nothing from us; the SHA changes with the
+ * text, so two releases sharing one Redis never run each other's version.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Cluster, Redis } from 'ioredis';
+
+export const LUA_DIR = join(__dirname, 'lua');
+
+const INCLUDE = /^--- @include "([^"]+)"\s*$/gm;
+
+export interface ScriptSource {
+  name: string;
+  numberOfKeys: number;
+  lua: string;
+}
+
+export function loadScripts(dir = LUA_DIR): ScriptSource[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.lua'))
+    .map((file) => {
+      const m = /^([A-Za-z]+)-(\d+)\.lua$/.exec(file);
+      if (!m) throw new Error(`Lua script name must be <name>-<numberOfKeys>.lua: ${file}`);
+      return { name: m[1], numberOfKeys: Number(m[2]), lua: resolveIncludes(dir, file, new Set()) };
+    });
+}
+
+function resolveIncludes(dir: string, file: string, seen: Set<string>): string {
+  if (seen.has(file)) throw new Error(`Lua include cycle at ${file}`);
+  seen.add(file);
+  const text = readFileSync(join(dir, file), 'utf8');
+  return text.replace(INCLUDE, (_line, inc: string) => resolveIncludes(dir, `${inc}.lua`, seen));
+}
+
+/** The typed commands the scripts add to a client (see each script's header). */
+export interface ScriptCommands {
+  createContainer(meta: string, id: string, group: string, topic: string, users: string): Promise<MetaReply>;
+  updateTopic(meta: string, topic: string): Promise<MetaReply | null>;
+  deleteContainer(meta: string, order: string, bodies: string): Promise<string | null>;
+  appendMessage(meta: string, order: string, bodies: string, id: string, body: string, clientId: '0' | '1'): Promise<[number, number, string] | null>;
+  listMessages(
+    meta: string,
+    order: string,
+    bodies: string,
+    offset: number,
+    limit: number,
+    dir: 'asc' | 'desc',
+    sentBefore: string,
+  ): Promise<string[] | null>;
+  groupAdd(index: string, counter: string, id: string): Promise<number>;
+  deleteIfEqual(key: string, expected: string): Promise<number>;
+}
+
+/** HMGET id g t c u s n l: see includes/readMeta.lua. */
+export type MetaReply = (string | null)[];
+
+export type ScriptedRedis = (Redis | Cluster) & ScriptCommands;
+
+export function defineScripts(client: Redis | Cluster, scripts = loadScripts()): ScriptedRedis {
+  for (const s of scripts) client.defineCommand(s.name, { numberOfKeys: s.numberOfKeys, lua: s.lua });
+  return client as ScriptedRedis;
+}
