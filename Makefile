@@ -1,0 +1,47 @@
+# The README's commands. Each target installs what it needs first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+NPM := npm
+
+.PHONY: help deps redis gen build start test bench docker clean
+
+help:
+	@echo "make start   install, build, and run the service (gRPC :50051) and gateway (HTTP :8080)"
+	@echo "make test    install, build, type-check and run every test against a real redis-server"
+	@echo "make gen     regenerate src/gen from proto/ (buf + ts-proto)"
+	@echo "make build   gen + compile to dist/"
+	@echo "make bench   run the benchmarks (bench/README.md)"
+
+node_modules/.installed: package.json package-lock.json
+	$(NPM) ci --no-audit --no-fund
+	@touch $@
+
+deps: node_modules/.installed
+
+# redis-server from Debian when it is missing (sudo when not root).
+redis:
+	@command -v redis-server >/dev/null || { \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update && $$SUDO apt-get install -y redis-server; }
+
+gen: deps
+	$(NPM) run --silent gen
+
+build: gen
+	$(NPM) run --silent compile
+
+start: build redis
+	node scripts/start-all.mjs
+
+test: build redis
+	$(NPM) run --silent typecheck
+	npx jest
+
+bench: build redis
+	node dist/bench/run.js
+
+docker:
+	docker build -t parley .
+
+clean:
+	rm -rf dist src/gen node_modules

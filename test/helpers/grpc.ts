@@ -1,0 +1,72 @@
+/**
+ * gRPC test clients built from the generated service definitions: each method
+ * takes a partial request (the rest are proto3 defaults) and returns a promise.
+ */
+import { Client, credentials, Metadata, type CallOptions, type ServiceError } from '@grpc/grpc-js';
+import { reasonOf } from '../../src/api/status';
+import { ChatsService } from '../../src/gen/chats/chats';
+import { StreamsService } from '../../src/gen/streams/streams';
+import { ThreadsService } from '../../src/gen/threads/threads';
+
+interface MethodDef {
+  path: string;
+  requestSerialize: (v: never) => Buffer;
+  requestDeserialize: (b: Buffer) => unknown;
+  responseDeserialize: (b: Buffer) => unknown;
+}
+
+export type Promisified<S extends Record<string, MethodDef>> = {
+  [K in keyof S]: (
+    req: Partial<ReturnType<S[K]['requestDeserialize']>>,
+    md?: Metadata,
+    opts?: CallOptions,
+  ) => Promise<ReturnType<S[K]['responseDeserialize']>>;
+};
+
+export function promisify<S extends Record<string, MethodDef>>(client: Client, svc: S): Promisified<S> {
+  const out: Record<string, unknown> = {};
+  for (const [name, def] of Object.entries(svc)) {
+    const defaults = def.requestDeserialize(Buffer.alloc(0)) as object;
+    out[name] = (req: object, md = new Metadata(), opts: CallOptions = {}) =>
+      new Promise((res, rej) =>
+        client.makeUnaryRequest(
+          def.path,
+          def.requestSerialize as (v: object) => Buffer,
+          def.responseDeserialize,
+          { ...defaults, ...req },
+          md,
+          opts,
+          (err, value) => (err ? rej(err) : res(value)),
+        ),
+      );
+  }
+  return out as Promisified<S>;
+}
+
+export interface Clients {
+  threads: Promisified<typeof ThreadsService>;
+  chats: Promisified<typeof ChatsService>;
+  streams: Promisified<typeof StreamsService>;
+  close(): void;
+}
+
+export function clients(address: string): Clients {
+  const client = new Client(address, credentials.createInsecure());
+  return {
+    threads: promisify(client, ThreadsService),
+    chats: promisify(client, ChatsService),
+    streams: promisify(client, StreamsService),
+    close: () => client.close(),
+  };
+}
+
+/** Awaits a call that must fail; returns its gRPC code, ErrorInfo reason and detail. */
+export async function failure(p: Promise<unknown>): Promise<{ code: number; reason?: string; details: string }> {
+  try {
+    await p;
+  } catch (e) {
+    const err = e as ServiceError;
+    return { code: err.code, reason: reasonOf(err.metadata), details: err.details };
+  }
+  throw new Error('expected the call to fail, it succeeded');
+}

@@ -1,0 +1,38 @@
+/**
+ * The real gRPC service in the test process, on a real socket (127.0.0.1, a
+ * free port), over a real Redis. Several can share one Redis, as several
+ * service instances would.
+ */
+import { Containers } from '../../src/core/containers';
+import { defaultLimits, type Limits } from '../../src/core/limits';
+import { createLogger } from '../../src/log';
+import { bind, buildServer, SERVICE_NAMES } from '../../src/server';
+import { RedisStore } from '../../src/store/redis-store';
+import { clients, type Clients } from './grpc';
+
+export interface TestService extends Clients {
+  address: string;
+  store: RedisStore;
+  stop(): Promise<void>;
+}
+
+export async function startService(redisUrl: string, limits: Limits = defaultLimits): Promise<TestService> {
+  const log = createLogger('silent', 'test');
+  const store = await RedisStore.connect({ url: redisUrl, commandTimeoutMs: 2000 });
+  const core = new Containers(store, limits);
+  const { server, health } = buildServer(core, log, { maxReceiveBytes: 4 << 20, maxSendBytes: 64 << 20 });
+  const port = await bind(server, '127.0.0.1:0');
+  for (const s of ['', ...SERVICE_NAMES]) health.setStatus(s, 'SERVING');
+  const address = `127.0.0.1:${port}`;
+  const c = clients(address);
+  return {
+    ...c,
+    address,
+    store,
+    async stop() {
+      c.close();
+      await new Promise<void>((done) => server.tryShutdown(() => done()));
+      await store.close();
+    },
+  };
+}
