@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from '../log';
 
@@ -62,7 +62,14 @@ export async function startEmbeddedRedis(opts: EmbeddedOptions): Promise<Embedde
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   // A missing binary is reported as an event, not a throw.
   child.on('error', (e) => (stderr += `${opts.bin}: ${e.message}`));
-  await waitForPort(port, child, () => stderr, 15_000);
+  try {
+    await waitForRedis(port, 30_000, () =>
+      child.exitCode !== null || child.pid === undefined ? `redis-server failed to start: ${stderr.trim()}` : undefined,
+    );
+  } catch (e) {
+    child.kill('SIGKILL');
+    throw e;
+  }
   opts.log.info({ port, dataDir: opts.dataDir, redisPid: child.pid }, 'embedded redis-server started');
   return {
     url: `redis://127.0.0.1:${port}`,
@@ -102,23 +109,39 @@ function stopLeftover(pidFile: string, log: Logger): void {
   }
 }
 
-async function waitForPort(port: number, child: ChildProcess, stderr: () => string, timeoutMs: number): Promise<void> {
-  const { Socket } = await import('node:net');
+/**
+ * Waits until a Redis on 127.0.0.1:port answers PING with PONG (not LOADING),
+ * with raw sockets so no client library keeps retry timers behind.
+ */
+export async function waitForRedis(
+  port: number,
+  timeoutMs: number,
+  failed: () => string | undefined = () => undefined,
+): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
-    if (child.exitCode !== null || child.pid === undefined) throw new Error(`redis-server exited with code ${child.exitCode}: ${stderr().trim()}`);
-    const ok = await new Promise<boolean>((res) => {
-      const s = new Socket();
-      s.once('connect', () => {
-        s.destroy();
-        res(true);
-      });
-      s.once('error', () => res(false));
-      s.connect(port, '127.0.0.1');
-    });
-    if (ok) return;
+    const why = failed();
+    if (why) throw new Error(why);
+    if (await pingOnce(port)) return;
     await new Promise((r) => setTimeout(r, 50));
   }
-  child.kill('SIGKILL');
-  throw new Error(`redis-server did not listen on 127.0.0.1:${port} within ${timeoutMs} ms`);
+  throw new Error(`redis-server did not answer on 127.0.0.1:${port} within ${timeoutMs} ms`);
+}
+
+function pingOnce(port: number): Promise<boolean> {
+  return new Promise((res) => {
+    const s = new Socket();
+    let reply = '';
+    const done = (ok: boolean) => {
+      s.destroy();
+      res(ok);
+    };
+    s.setTimeout(1000, () => done(false));
+    s.once('error', () => done(false));
+    s.on('data', (d) => {
+      reply += d.toString();
+      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
+    });
+    s.connect(port, '127.0.0.1', () => s.write('PING\r\n'));
+  });
 }

@@ -67,18 +67,18 @@ describe('CreateThread / ReadThread / UpdateThread', () => {
 
 describe('limits', () => {
   it.each([
-    ['createThread', { groupId: 'g', topic: 'x'.repeat(1025) }, 'FIELD_TOO_LONG', 'topic'],
-    ['createThread', { groupId: 'g'.repeat(257), topic: 't' }, 'FIELD_TOO_LONG', 'group_id'],
-    ['createMessage', { authorId: 'a', threadId: 't', text: 'é'.repeat(8193) }, 'FIELD_TOO_LONG', 'text'],
-    ['createMessage', { authorId: 'a', threadId: 't', text: 'x', id: 'i'.repeat(257) }, 'FIELD_TOO_LONG', 'id'],
-    ['listMessages', { threadId: 't', limit: '1001' }, 'INVALID_ARGUMENT', 'limit'],
-    ['listMessages', { threadId: 't', limit: '-1' }, 'INVALID_ARGUMENT', 'limit'],
-    ['listMessages', { threadId: 't', offset: '100001' }, 'INVALID_ARGUMENT', 'offset'],
-    ['listMessages', { threadId: 't', order: 'sideways' }, 'INVALID_ARGUMENT', 'order'],
-    ['listThreads', { groupId: 'g', limit: '99999999999999999' }, 'INVALID_ARGUMENT', 'limit'],
-    ['recentMessages', { threadIds: Array.from({ length: 101 }, (_, i) => `t${i}`) }, 'TOO_MANY_IDS', 'thread_ids'],
-    ['recentMessages', { threadIds: ['t'], limitPerThread: '101' }, 'INVALID_ARGUMENT', 'limit_per_thread'],
-  ] as const)('%s over a limit: %s naming %s', async (method, req, reason, field) => {
+    ['topic over 1024 bytes', 'createThread', { groupId: 'g', topic: 'x'.repeat(1025) }, 'FIELD_TOO_LONG', 'topic'],
+    ['group_id over 256 bytes', 'createThread', { groupId: 'g'.repeat(257), topic: 't' }, 'FIELD_TOO_LONG', 'group_id'],
+    ['text over 16 KiB (in UTF-8 bytes)', 'createMessage', { authorId: 'a', threadId: 't', text: 'é'.repeat(8193) }, 'FIELD_TOO_LONG', 'text'],
+    ['message id over 256 bytes', 'createMessage', { authorId: 'a', threadId: 't', text: 'x', id: 'i'.repeat(257) }, 'FIELD_TOO_LONG', 'id'],
+    ['limit over 1000', 'listMessages', { threadId: 't', limit: '1001' }, 'INVALID_ARGUMENT', 'limit'],
+    ['negative limit', 'listMessages', { threadId: 't', limit: '-1' }, 'INVALID_ARGUMENT', 'limit'],
+    ['offset over 100000', 'listMessages', { threadId: 't', offset: '100001' }, 'INVALID_ARGUMENT', 'offset'],
+    ['unknown order', 'listMessages', { threadId: 't', order: 'sideways' }, 'INVALID_ARGUMENT', 'order'],
+    ['huge int64 limit', 'listThreads', { groupId: 'g', limit: '99999999999999999' }, 'INVALID_ARGUMENT', 'limit'],
+    ['101 thread ids', 'recentMessages', { threadIds: Array.from({ length: 101 }, (_, i) => `t${i}`) }, 'TOO_MANY_IDS', 'thread_ids'],
+    ['limit_per_thread over 100', 'recentMessages', { threadIds: ['t'], limitPerThread: '101' }, 'INVALID_ARGUMENT', 'limit_per_thread'],
+  ] as const)('%s: %s is %s naming the field', async (_label, method, req, reason, field) => {
     const call = (svc.threads as unknown as Record<string, (r: object) => Promise<unknown>>)[method](req);
     const f = await failure(call);
     expect(f).toMatchObject({ code: status.INVALID_ARGUMENT, reason });

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { freePort } from '../../src/store/embedded';
+import { freePort, waitForRedis } from '../../src/store/embedded';
 
 export interface TestRedis {
   url: string;
@@ -28,21 +28,7 @@ export async function startRedis(extraArgs: string[] = []): Promise<TestRedis> {
     { stdio: 'ignore' },
   );
   const url = `redis://127.0.0.1:${port}`;
-  const probe = new Redis(url, { lazyConnect: true, retryStrategy: () => 50, maxRetriesPerRequest: 0 });
-  probe.on('error', () => undefined);
-  const until = Date.now() + 10_000;
-  for (;;) {
-    try {
-      await probe.connect();
-      await probe.ping();
-      break;
-    } catch (e) {
-      if (Date.now() > until || child.exitCode !== null) throw new Error(`redis-server did not start: ${String(e)}`);
-      probe.disconnect();
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  probe.disconnect();
+  await waitForRedis(port, 10_000, () => (child.exitCode !== null ? `redis-server exited with ${child.exitCode}` : undefined));
   const clients: Redis[] = [];
   return {
     url,
