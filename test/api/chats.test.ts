@@ -1,0 +1,137 @@
+import { status } from '@grpc/grpc-js';
+import { startRedis, type TestRedis } from '../helpers/redis';
+import { startService, type TestService } from '../helpers/service';
+import { clients, failure } from '../helpers/grpc';
+
+let redis: TestRedis;
+let svc: TestService;
+
+beforeAll(async () => {
+  redis = await startRedis();
+  svc = await startService(redis.url);
+});
+afterAll(async () => {
+  await svc?.stop();
+  await redis?.stop();
+});
+
+describe('CreateChat', () => {
+  it('creates a chat with sorted user ids and an int64 nanosecond created_at', async () => {
+    const before = BigInt(Date.now()) * 1_000_000n;
+    const { chat } = await svc.chats.createChat({ userIds: ['zoe', 'adam', 'mia'] });
+    expect(chat!.userIds).toEqual(['adam', 'mia', 'zoe']);
+    expect(chat!.createdAt).toMatch(/^\d{19}$/);
+    const created = BigInt(chat!.createdAt);
+    expect(created).toBeGreaterThanOrEqual(before - 1_000_000_000n);
+    expect(created).toBeLessThan(before + 60_000_000_000n);
+  });
+
+  it('the same set in any order gets the same chat', async () => {
+    const a = (await svc.chats.createChat({ userIds: ['u1', 'u2', 'u3'] })).chat;
+    const b = (await svc.chats.createChat({ userIds: ['u3', 'u1', 'u2'] })).chat;
+    const c = (await svc.chats.createChat({ userIds: ['u2', 'u3', 'u1', 'u1'] })).chat;
+    expect(b).toEqual(a);
+    expect(c).toEqual(a);
+    const other = (await svc.chats.createChat({ userIds: ['u1', 'u2'] })).chat;
+    expect(other!.id).not.toBe(a!.id);
+  });
+
+  it('50 racing CreateChat calls from several connections, in different orders, make one chat', async () => {
+    const conns = Array.from({ length: 5 }, () => clients(svc.address));
+    const users = ['r1', 'r2', 'r3', 'r4'];
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => {
+        const order = [...users].sort(() => (i % 3) - 1);
+        return conns[i % conns.length].chats.createChat({ userIds: order });
+      }),
+    );
+    conns.forEach((c) => c.close());
+    const ids = new Set(results.map((r) => r.chat!.id));
+    const created = new Set(results.map((r) => r.chat!.createdAt));
+    expect(ids.size).toBe(1);
+    expect(created.size).toBe(1);
+  });
+
+  it('sets crafted to collide under naive joining stay apart', async () => {
+    const sets = [
+      ['a,b', 'c'],
+      ['a', 'b,c'],
+      ['a:b', 'c'],
+      ['a', 'b:c'],
+      ['a|b', 'c'],
+      ['a', 'b|c'],
+      ['a', 'b', 'c'],
+      ['a\u0000b', 'c'],
+      ['a', '\u0000b', 'c'],
+      ['{x}', 'y'],
+      ['x', '}y'],
+      ['["a","b"]', 'c'],
+      ['a', 'b"]', 'c'],
+      ['1:a', '1:b'],
+      ['1:a1:b', 'c'],
+    ];
+    const chats = [];
+    for (const s of sets) chats.push((await svc.chats.createChat({ userIds: s })).chat!);
+    expect(new Set(chats.map((c) => c.id)).size).toBe(sets.length);
+    chats.forEach((c, i) => expect(c.userIds).toEqual([...new Set(sets[i])].sort()));
+  });
+
+  it('a given id that exists returns that chat; a new given id is used', async () => {
+    const made = (await svc.chats.createChat({ userIds: ['g1', 'g2'], id: 'my-chat' })).chat!;
+    expect(made.id).toBe('my-chat');
+    expect((await svc.chats.createChat({ userIds: ['g2', 'g1'] })).chat).toEqual(made);
+    expect((await svc.chats.createChat({ id: 'my-chat', userIds: ['x', 'y'] })).chat).toEqual(made);
+    // The set already has a chat: another given id gets that chat.
+    expect((await svc.chats.createChat({ id: 'another', userIds: ['g1', 'g2'] })).chat).toEqual(made);
+  });
+
+  it.each([
+    ['no user ids', { userIds: [] }, 'MISSING_USER_IDS'],
+    ['one user id', { userIds: ['a'] }, 'MISSING_USER_IDS'],
+    ['a repeated id leaving one user', { userIds: ['u', 'u'] }, 'INVALID_ARGUMENT'],
+    ['an empty user id', { userIds: ['u', ''] }, 'INVALID_ARGUMENT'],
+    ['101 users', { userIds: Array.from({ length: 101 }, (_, i) => `u${i}`) }, 'TOO_MANY_IDS'],
+    ['a user id over 256 bytes', { userIds: ['a', 'b'.repeat(257)] }, 'FIELD_TOO_LONG'],
+  ] as const)('refuses %s', async (_l, req, reason) => {
+    expect(await failure(svc.chats.createChat(req as { userIds: string[] }))).toMatchObject({ code: status.INVALID_ARGUMENT, reason });
+  });
+});
+
+describe('SendMessage / ListMessages', () => {
+  it('sends and lists, newest first by default, with exact int64 sent_at', async () => {
+    const { chat } = await svc.chats.createChat({ userIds: ['s1', 's2'] });
+    const sent = [];
+    for (let i = 0; i < 5; i++) {
+      sent.push((await svc.chats.sendMessage({ chatId: chat!.id, authorId: i % 2 ? 's1' : 's2', text: `hi ${i}` })).message!);
+    }
+    for (const m of sent) expect(m.sentAt).toMatch(/^\d{19}$/);
+    for (let i = 1; i < sent.length; i++) expect(BigInt(sent[i].sentAt) > BigInt(sent[i - 1].sentAt)).toBe(true);
+    const list = (await svc.chats.listMessages({ chatId: chat!.id })).messages;
+    expect(list).toEqual([...sent].reverse());
+    expect(list[0]).toMatchObject({ chatId: chat!.id, text: 'hi 4', seq: '5' });
+    const asc = (await svc.chats.listMessages({ chatId: chat!.id, order: 'asc', limit: '2', offset: '1' })).messages;
+    expect(asc).toEqual(sent.slice(1, 3));
+  });
+
+  it('a client id is idempotent under 50 concurrent retries', async () => {
+    const { chat } = await svc.chats.createChat({ userIds: ['i1', 'i2'] });
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => svc.chats.sendMessage({ chatId: chat!.id, id: 'same', authorId: 'i1', text: `${i}` })),
+    );
+    expect(new Set(results.map((r) => JSON.stringify(r.message))).size).toBe(1);
+    expect((await svc.chats.listMessages({ chatId: chat!.id })).messages).toHaveLength(1);
+  });
+
+  it.each([
+    ['sendMessage', { chatId: 'c', text: 'x' }, 'MISSING_AUTHOR_ID', status.INVALID_ARGUMENT],
+    ['sendMessage', { authorId: 'a', text: 'x' }, 'MISSING_CHAT_ID', status.INVALID_ARGUMENT],
+    ['sendMessage', { authorId: 'a', chatId: 'c' }, 'MISSING_TEXT', status.INVALID_ARGUMENT],
+    ['sendMessage', { authorId: 'a', chatId: 'absent', text: 'x' }, 'NOT_FOUND', status.NOT_FOUND],
+    ['listMessages', {}, 'MISSING_CHAT_ID', status.INVALID_ARGUMENT],
+    ['listMessages', { chatId: 'absent' }, 'NOT_FOUND', status.NOT_FOUND],
+    ['listMessages', { chatId: 'c', order: 'up' }, 'INVALID_ARGUMENT', status.INVALID_ARGUMENT],
+  ] as const)('%s %j fails with %s', async (method, req, reason, code) => {
+    const call = (svc.chats as unknown as Record<string, (r: object) => Promise<unknown>>)[method](req);
+    expect(await failure(call)).toMatchObject({ code, reason });
+  });
+});
