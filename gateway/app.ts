@@ -1,0 +1,239 @@
+/**
+ * The gateway as an Express 5 app over one gRPC channel to the service.
+ *
+ * Per request: a request id (the caller's `x-request-id` or a new one, echoed
+ * in the response) → the route of the exact path (404 unknown, 405 not POST)
+ * → the body as JSON, whatever the Content-Type (m3o's curl examples send
+ * `-d` without one; empty means `{}`; over the limit 413) → the request
+ * message (proto3 JSON; a bad value is 400 naming the field) → a unary gRPC
+ * call with the forwarded headers as metadata and the deadline from the
+ * headers → the response message as proto3 JSON, or the error of
+ * `errors.ts`. `GET /healthz` is 200 only while the channel is READY.
+ */
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import { fromBinary, toBinary, type FileRegistry, type Message } from '@bufbuild/protobuf';
+import { Client, connectivityState, credentials, type Metadata, type ServiceError } from '@grpc/grpc-js';
+import type { Logger } from '../src/log';
+import { errorFromStatus, httpError, writeError, type HttpError } from './errors';
+import { HeaderError, metadataOf, REQUEST_ID_HEADER, requestIdOf, timeoutMsOf } from './headers';
+import { requestFromJson, responseToJson, JsonInputError } from './json';
+import { buildRoutes, loadRegistry, type Route, type RouteTable } from './routes';
+
+export interface GatewayOptions {
+  /** Where the service listens, e.g. `localhost:50051`. */
+  grpcTarget: string;
+  /** Largest request body in bytes (413 over it). */
+  bodyLimitBytes: number;
+  /** Deadline of a call without a deadline header. */
+  deadlineMs: number;
+  /** Largest gRPC response accepted (the service's GRPC_MAX_SEND_BYTES). */
+  maxResponseBytes?: number;
+  /** How long /healthz waits for the channel to become READY before answering 503. */
+  healthWaitMs?: number;
+  log: Logger;
+  /** The descriptors; by default the ones `npm run gen` wrote. */
+  registry?: FileRegistry;
+}
+
+export interface Gateway {
+  app: Express;
+  routes: RouteTable;
+  client: Client;
+  /** Requests being answered now. */
+  inFlight(): number;
+  /** From now on every new request is 503; resolves once no request is in flight. */
+  drain(): Promise<void>;
+  /** Closes the gRPC channel. */
+  close(): void;
+}
+
+const HEALTHZ = '/healthz';
+
+export function createGateway(opts: GatewayOptions): Gateway {
+  const { log } = opts;
+  const routes = buildRoutes(opts.registry ?? loadRegistry());
+  for (const path of routes.unserved) log.warn({ path }, 'streaming method has no JSON route');
+  const client = new Client(opts.grpcTarget, credentials.createInsecure(), {
+    'grpc.max_receive_message_length': opts.maxResponseBytes ?? 64 * 1024 * 1024,
+    // Reconnect soon after the service comes back, so a restart is a short blip of 503s.
+    'grpc.initial_reconnect_backoff_ms': 250,
+    'grpc.max_reconnect_backoff_ms': 2000,
+    'grpc.primary_user_agent': 'parley-gateway',
+  });
+
+  let inFlight = 0;
+  let draining = false;
+  let idle: (() => void)[] = [];
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+
+  // Request id, in-flight count, one log line per request, refusal while draining.
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const started = process.hrtime.bigint();
+    const reqId = requestIdOf(req.headers);
+    res.locals.reqId = reqId;
+    res.setHeader(REQUEST_ID_HEADER, reqId);
+    inFlight++;
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      inFlight--;
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      log.info({ reqId, method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
+      if (inFlight === 0) {
+        const waiting = idle;
+        idle = [];
+        waiting.forEach((f) => f());
+      }
+    };
+    res.on('finish', finish);
+    res.on('close', finish);
+    if (draining) {
+      res.setHeader('connection', 'close');
+      writeError(res, httpError(503, 'UNAVAILABLE', 'The gateway is shutting down, try again'));
+      return;
+    }
+    next();
+  });
+
+  // Routing by exact path: 404 for an unknown one, 405 for a known one with another method.
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    if (req.path === HEALTHZ) {
+      if (req.method === 'GET' || req.method === 'HEAD') {
+        void healthz(res);
+        return;
+      }
+      writeError(res, httpError(405, 'METHOD_NOT_ALLOWED', `Method ${req.method} is not allowed on ${HEALTHZ}; use GET`, { allow: 'GET, HEAD' }));
+      return;
+    }
+    const route = routes.routes.get(req.path);
+    if (!route) {
+      writeError(res, httpError(404, 'NOT_FOUND', `Unknown path ${truncate(req.path, 200)}: routes are POST /{package}/{Service}/{Method}`));
+      return;
+    }
+    if (req.method !== 'POST') {
+      writeError(res, httpError(405, 'METHOD_NOT_ALLOWED', `Method ${req.method} is not allowed on ${route.httpPath}; use POST`, { allow: 'POST' }));
+      return;
+    }
+    res.locals.route = route;
+    next();
+  });
+
+  app.use(express.json({ limit: opts.bodyLimitBytes, strict: false, type: () => true }));
+
+  app.use(async (req: Request, res: Response) => {
+    const route = res.locals.route as Route;
+    const reqId = res.locals.reqId as string;
+    let request: Message;
+    let metadata: Metadata;
+    let timeoutMs: number;
+    try {
+      timeoutMs = timeoutMsOf(req.headers, opts.deadlineMs);
+      metadata = metadataOf(req.headers, reqId);
+      request = requestFromJson(route.input, req.body);
+    } catch (e) {
+      if (e instanceof HeaderError || e instanceof JsonInputError) {
+        writeError(res, httpError(400, e instanceof JsonInputError ? e.id : 'INVALID_ARGUMENT', e.message));
+        return;
+      }
+      throw e;
+    }
+    try {
+      const response = await callUnary(client, route, request, metadata, timeoutMs, res);
+      res.status(200).type('application/json').send(JSON.stringify(responseToJson(route.output, response)));
+    } catch (e) {
+      const err = e as ServiceError;
+      const answer = errorFromStatus(err);
+      if (answer.status >= 500) log.warn({ reqId, path: route.grpcPath, code: err.code, details: err.details }, 'call failed');
+      writeError(res, answer);
+    }
+  });
+
+  // Body-parser errors (413, malformed JSON, unsupported charset) and anything unexpected.
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    writeError(res, bodyError(err, opts.bodyLimitBytes, log, res.locals.reqId as string));
+  });
+
+  async function healthz(res: Response): Promise<void> {
+    const ready = !draining && (await channelReady(client, opts.healthWaitMs ?? 1000));
+    if (ready) res.status(200).type('application/json').send(JSON.stringify({ status: 'SERVING' }));
+    else writeError(res, httpError(503, 'UNAVAILABLE', draining ? 'The gateway is shutting down' : 'The service is not reachable'));
+  }
+
+  return {
+    app,
+    routes,
+    client,
+    inFlight: () => inFlight,
+    drain() {
+      draining = true;
+      return inFlight === 0 ? Promise.resolve() : new Promise((done) => idle.push(done));
+    },
+    close: () => client.close(),
+  };
+}
+
+/** One unary call; cancelled when the HTTP caller goes away first. */
+function callUnary(client: Client, route: Route, request: Message, metadata: Metadata, timeoutMs: number, res: Response): Promise<Message> {
+  return new Promise((resolve, reject) => {
+    const call = client.makeUnaryRequest<Message, Message>(
+      route.grpcPath,
+      (m) => Buffer.from(toBinary(route.input, m as never)),
+      (b) => fromBinary(route.output, b),
+      request,
+      metadata,
+      { deadline: Date.now() + timeoutMs },
+      (err, value) => (err ? reject(err) : resolve(value!)),
+    );
+    res.on('close', () => {
+      if (!res.writableFinished) call.cancel();
+    });
+  });
+}
+
+/** READY now, or within `waitMs` of asking the channel to connect. */
+function channelReady(client: Client, waitMs: number): Promise<boolean> {
+  const channel = client.getChannel();
+  const until = Date.now() + waitMs;
+  return new Promise((resolve) => {
+    const check = () => {
+      const state = channel.getConnectivityState(true);
+      if (state === connectivityState.READY) return resolve(true);
+      if (state === connectivityState.SHUTDOWN || state === connectivityState.TRANSIENT_FAILURE) return resolve(false);
+      channel.watchConnectivityState(state, until, (err) => (err ? resolve(false) : check()));
+    };
+    check();
+  });
+}
+
+interface BodyParserError {
+  type?: string;
+  status?: number;
+  message?: string;
+}
+
+function bodyError(err: unknown, limit: number, log: Logger, reqId: string): HttpError {
+  const e = (typeof err === 'object' && err !== null ? err : {}) as BodyParserError;
+  switch (e.type) {
+    case 'entity.too.large':
+      return httpError(413, 'PAYLOAD_TOO_LARGE', `The request body is over the gateway's limit of ${limit} bytes`);
+    case 'entity.parse.failed':
+      return httpError(400, 'INVALID_JSON', `Malformed JSON: ${truncate(e.message ?? '', 200)}`);
+    case 'charset.unsupported':
+    case 'encoding.unsupported':
+      return httpError(415, 'UNSUPPORTED_MEDIA_TYPE', truncate(e.message ?? 'Unsupported body encoding', 200));
+    case 'request.aborted':
+    case 'request.size.invalid':
+      return httpError(400, 'INVALID_ARGUMENT', truncate(e.message ?? 'Bad request body', 200));
+    default:
+      log.error({ reqId, err }, 'unexpected gateway error');
+      return httpError(500, 'INTERNAL', 'Internal error');
+  }
+}
+
+function truncate(s: string, n: number): string {
+  return s.length > n ? `${s.slice(0, n)}…` : s;
+}

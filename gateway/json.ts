@@ -1,0 +1,168 @@
+/**
+ * proto3 JSON both ways, with @bufbuild/protobuf and the real descriptors
+ * (ts-proto's own JSON functions cannot accept both name styles, write empty
+ * lists, or reject bad values: ../shared/TOOLCHAIN.md).
+ *
+ * In: snake_case and lowerCamelCase names, int64 as a number or a string,
+ * Timestamp as RFC 3339, wrappers as plain values, `null` as "unset". Fields
+ * the descriptors do not know are ignored, as grpc-gateway's default
+ * marshaler does (an m3o client that sends a field this service lacks keeps
+ * working). A bad value is an error naming the field.
+ *
+ * Out: snake_case names, every field present: scalars and lists at their
+ * defaults (`""`, `0`, `[]`), int64 as decimal strings, and a singular message
+ * field that is unset (which this service's responses never leave) as `null`,
+ * its proto3 JSON meaning.
+ */
+import {
+  fromJson,
+  toJson,
+  type DescField,
+  type DescMessage,
+  type JsonObject,
+  type JsonReadOptions,
+  type JsonValue,
+  type Message,
+} from '@bufbuild/protobuf';
+
+const READ: Partial<JsonReadOptions> = { ignoreUnknownFields: true };
+
+/** A request body the gateway cannot turn into a request message: 400, with the field named when there is one. */
+export class JsonInputError extends Error {
+  constructor(
+    readonly id: 'INVALID_JSON' | 'INVALID_STRING',
+    readonly detail: string,
+    readonly field?: string,
+  ) {
+    super(detail);
+    this.name = 'JsonInputError';
+  }
+}
+
+function isObject(v: unknown): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Well-known types have their own JSON forms (a string, a plain value); they are leaves here. */
+function isWellKnown(desc: DescMessage): boolean {
+  return desc.typeName.startsWith('google.protobuf.');
+}
+
+/** The request message of a JSON body (an object; `undefined` means `{}`). */
+export function requestFromJson(schema: DescMessage, body: unknown): Message {
+  const json = body === undefined ? {} : body;
+  if (!isObject(json)) {
+    throw new JsonInputError('INVALID_JSON', `The request body must be a JSON object, not ${describe(json)}`);
+  }
+  const bad = illFormedString(json, '');
+  if (bad !== undefined) {
+    throw new JsonInputError('INVALID_STRING', `Invalid string in ${bad}: not well-formed Unicode (a lone surrogate)`, bad);
+  }
+  try {
+    return fromJson(schema, json, READ);
+  } catch (e) {
+    const at = locate(schema, json, '');
+    if (at) throw new JsonInputError('INVALID_JSON', `Invalid value for ${at.field}: ${at.reason}`, at.field);
+    throw new JsonInputError('INVALID_JSON', `Invalid request: ${reasonOf(e)}`);
+  }
+}
+
+/** The response body of a response message: snake_case, every field present. */
+export function responseToJson(schema: DescMessage, message: Message): JsonObject {
+  const json = toJson(schema, message as never, { useProtoFieldName: true, alwaysEmitImplicit: true }) as JsonObject;
+  fillUnset(schema, json);
+  return json;
+}
+
+function fillUnset(desc: DescMessage, json: JsonObject): void {
+  for (const f of desc.fields) {
+    // Of a oneof, only the member that is set is written.
+    if (f.oneof) continue;
+    if (!(f.name in json)) {
+      json[f.name] = null;
+      continue;
+    }
+    const v = json[f.name];
+    if (f.message === undefined || isWellKnown(f.message)) continue;
+    const items = f.fieldKind === 'message' ? [v] : f.fieldKind === 'list' && Array.isArray(v) ? v : f.fieldKind === 'map' && isObject(v) ? Object.values(v) : [];
+    for (const item of items) if (isObject(item)) fillUnset(f.message, item);
+  }
+}
+
+/** The path of the first string value that is not well-formed UTF-16, which no protobuf string can carry. */
+function illFormedString(v: JsonValue | undefined, path: string): string | undefined {
+  if (typeof v === 'string') return v.isWellFormed() ? undefined : path || '(body)';
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const bad = illFormedString(v[i], `${path}[${i}]`);
+      if (bad !== undefined) return bad;
+    }
+  } else if (isObject(v)) {
+    for (const [k, item] of Object.entries(v)) {
+      const bad = illFormedString(item, path ? `${path}.${k}` : k);
+      if (bad !== undefined) return bad;
+    }
+  }
+  return undefined;
+}
+
+function fieldOf(desc: DescMessage, key: string): DescField | undefined {
+  return desc.fields.find((f) => f.name === key || f.jsonName === key);
+}
+
+/**
+ * After fromJson failed: which field was it? Each known key is decoded on its
+ * own; into nested messages (not well-known types) the search goes deeper, so
+ * the answer is a path such as `messages[2].text`.
+ */
+function locate(desc: DescMessage, json: JsonObject, prefix: string): { field: string; reason: string } | undefined {
+  const seen = new Map<DescField, string>();
+  for (const [key, value] of Object.entries(json)) {
+    const f = fieldOf(desc, key);
+    if (!f) continue;
+    const name = prefix + f.name;
+    const other = seen.get(f);
+    if (other !== undefined) return { field: name, reason: `given twice (as "${other}" and "${key}")` };
+    seen.set(f, key);
+    try {
+      fromJson(desc, { [key]: value }, READ);
+      continue;
+    } catch (e) {
+      const inner = f.message && !isWellKnown(f.message) ? locateInside(f, value, name) : undefined;
+      return inner ?? { field: name, reason: reasonOf(e) };
+    }
+  }
+  return undefined;
+}
+
+function locateInside(f: DescField, value: JsonValue, name: string): { field: string; reason: string } | undefined {
+  const m = f.message!;
+  if (f.fieldKind === 'message' && isObject(value)) return locate(m, value, `${name}.`);
+  if (f.fieldKind === 'list' && Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const item = value[i];
+      if (!isObject(item)) return { field: `${name}[${i}]`, reason: `expected an object, got ${describe(item)}` };
+      const inner = locate(m, item, `${name}[${i}].`);
+      if (inner) return inner;
+    }
+  }
+  return undefined;
+}
+
+/** The library's reason, without its "cannot decode field x.Y.z from JSON:" preamble, in words for JSON callers. */
+function reasonOf(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  const i = msg.lastIndexOf('from JSON: ');
+  let reason = i >= 0 ? msg.slice(i + 'from JSON: '.length) : msg;
+  reason = reason.replace(/expected bigint \((u?int64)\)/g, 'expected an integer ($1) as a number or a decimal string');
+  // The library says "<value> out of range" also for values that are not numbers at all.
+  reason = reason.replace(/^(expected [^:]+): (.*) out of range$/s, (_all, expected: string, value: string) =>
+    /^-?\d/.test(value) ? `${expected}: ${value} is out of range` : `${expected}, got ${JSON.stringify(value)}`);
+  return reason.length > 200 ? `${reason.slice(0, 200)}…` : reason;
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return typeof v === 'string' ? 'a string' : typeof v === 'number' ? 'a number' : typeof v === 'boolean' ? 'a boolean' : typeof v;
+}
