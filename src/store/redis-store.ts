@@ -50,12 +50,17 @@ export class RedisStore implements ContainerStore {
     return new RedisStore(defineScripts(client));
   }
 
+  /** QUIT when connected (replies already sent are flushed); otherwise stop reconnecting at once. */
   async close(): Promise<void> {
-    try {
-      await this.redis.quit();
-    } catch {
-      this.redis.disconnect();
+    if (this.redis.status === 'ready') {
+      try {
+        await this.redis.quit();
+        return;
+      } catch {
+        // fall through to a hard disconnect
+      }
     }
+    this.redis.disconnect(false);
   }
 
   createContainer(ns: string, kind: Kind, c: { id: string; groupId: string; topic: string }): Promise<Container> {

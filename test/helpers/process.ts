@@ -1,0 +1,75 @@
+/**
+ * The built service (dist/src/main.js) as a child process, as `make start`
+ * runs it. Its JSON log lines are collected; start() resolves once it listens.
+ * `npm run build` (part of `make test`) must have run first.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+
+export const ROOT = join(__dirname, '..', '..');
+
+export interface ServiceProcess {
+  child: ChildProcess;
+  port: number;
+  /** Every log line so far, parsed. */
+  logs: Record<string, unknown>[];
+  /** Raw stdout and stderr text. */
+  output(): string;
+  /** Resolves with the exit code (or signal name). */
+  exited: Promise<number | string>;
+  /** Sends SIGTERM and waits for the exit. */
+  stop(): Promise<number | string>;
+}
+
+export function startProcess(script: string, env: Record<string, string>, readyMsg: string, timeoutMs = 20_000): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, [join(ROOT, script)], {
+    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: Record<string, unknown>[] = [];
+  let raw = '';
+  let buf = '';
+  const exited = new Promise<number | string>((res) => child.once('exit', (code, sig) => res(code ?? sig ?? -1)));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${script} did not log "${readyMsg}" within ${timeoutMs} ms:\n${raw}`));
+    }, timeoutMs);
+    child.stderr!.on('data', (d: Buffer) => (raw += d.toString()));
+    child.stdout!.on('data', (d: Buffer) => {
+      raw += d.toString();
+      buf += d.toString();
+      let nl;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        try {
+          const entry = JSON.parse(line) as Record<string, unknown>;
+          logs.push(entry);
+          if (entry.msg === readyMsg) {
+            clearTimeout(timer);
+            resolve({
+              child,
+              port: entry.port as number,
+              logs,
+              output: () => raw,
+              exited,
+              stop: () => {
+                child.kill('SIGTERM');
+                return exited;
+              },
+            });
+          }
+        } catch {
+          // Not a log line (e.g. the one-time printed key banner).
+        }
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`${script} exited (${code}) before it was ready:\n${raw}`));
+    });
+  });
+}
+
+export const startService = (env: Record<string, string>) => startProcess('dist/src/main.js', env, 'gRPC server listening');

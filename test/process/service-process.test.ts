@@ -1,0 +1,97 @@
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { status, type ServiceError } from '@grpc/grpc-js';
+import { Redis } from 'ioredis';
+import { clients } from '../helpers/grpc';
+import { startService } from '../helpers/process';
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'parley-data-'));
+  dirs.push(d);
+  return d;
+}
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+const alive = (pid: number) => existsSync(`/proc/${pid}`) && !require('node:fs').readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+
+it('with REDIS_URL unset it runs its own redis-server on loopback, append-only in DATA_DIR, and stops it on SIGTERM', async () => {
+  const dataDir = tempDir();
+  const svc = await startService({ DATA_DIR: dataDir, GRPC_PORT: '0' });
+  const started = svc.logs.find((l) => l.msg === 'embedded redis-server started')!;
+  const redisPid = started.redisPid as number;
+  const raw = new Redis(`redis://127.0.0.1:${started.port as number}`);
+  expect(await raw.config('GET', 'appendonly')).toEqual(['appendonly', 'yes']);
+  expect(await raw.config('GET', 'dir')).toEqual(['dir', dataDir]);
+  expect(await raw.config('GET', 'bind')).toEqual(['bind', '127.0.0.1']);
+  raw.disconnect();
+
+  const c = clients(`127.0.0.1:${svc.port}`);
+  const { thread } = await c.threads.createThread({ groupId: 'g', topic: 'persisted' });
+  const { message } = await c.threads.createMessage({ threadId: thread!.id, authorId: 'a', text: 'still here' });
+  c.close();
+  expect(readdirSync(dataDir)).toEqual(expect.arrayContaining(['appendonlydir']));
+
+  expect(await svc.stop()).toBe(0);
+  expect(alive(redisPid)).toBe(false);
+
+  // A restart on the same DATA_DIR finds the data again.
+  const again = await startService({ DATA_DIR: dataDir, GRPC_PORT: '0' });
+  const c2 = clients(`127.0.0.1:${again.port}`);
+  expect((await c2.threads.readThread({ id: thread!.id })).thread).toEqual(thread);
+  expect((await c2.threads.listMessages({ threadId: thread!.id })).messages).toEqual([message]);
+  c2.close();
+  expect(await again.stop()).toBe(0);
+});
+
+it('SIGTERM under load: calls in flight complete, later ones are refused cleanly, exit 0, nothing acknowledged is lost', async () => {
+  const dataDir = tempDir();
+  const svc = await startService({ DATA_DIR: dataDir, GRPC_PORT: '0' });
+  const c = clients(`127.0.0.1:${svc.port}`);
+  const { thread } = await c.threads.createThread({ groupId: 'g', topic: 'drain' });
+
+  const outcomes: { ok?: string; code?: number }[] = [];
+  let stopAt = 0;
+  const writers = Array.from({ length: 16 }, async (_, w) => {
+    for (let i = 0; i < 400; i++) {
+      try {
+        const r = await c.threads.createMessage({ threadId: thread!.id, id: `w${w}-${i}`, authorId: 'a', text: `${w}/${i}` });
+        outcomes.push({ ok: r.message!.id });
+      } catch (e) {
+        outcomes.push({ code: (e as ServiceError).code });
+        return; // the server is going away
+      }
+      if (outcomes.length === 300 && !stopAt) {
+        stopAt = outcomes.length;
+        svc.child.kill('SIGTERM');
+      }
+    }
+  });
+  await Promise.all(writers);
+  c.close();
+  expect(await svc.exited).toBe(0);
+
+  const acked = outcomes.filter((o) => o.ok).map((o) => o.ok!);
+  const refused = outcomes.filter((o) => o.code !== undefined);
+  expect(acked.length).toBeGreaterThanOrEqual(300);
+  // Refusals are clean UNAVAILABLE (the server has stopped accepting), never INTERNAL or a hang.
+  for (const r of refused) expect(r.code).toBe(status.UNAVAILABLE);
+  expect(svc.output()).toContain('"msg":"stopped"');
+
+  const again = await startService({ DATA_DIR: dataDir, GRPC_PORT: '0' });
+  const c2 = clients(`127.0.0.1:${again.port}`);
+  const stored = new Set<string>();
+  for (let offset = 0; ; offset += 1000) {
+    const page = (await c2.threads.listMessages({ threadId: thread!.id, limit: '1000', offset: String(offset) })).messages;
+    if (!page.length) break;
+    page.forEach((m) => stored.add(m.id));
+  }
+  c2.close();
+  for (const id of acked) expect(stored.has(id)).toBe(true);
+  expect(await again.stop()).toBe(0);
+});
+
+it('refuses to start with a clear message when a setting is invalid', async () => {
+  await expect(startService({ DATA_DIR: tempDir(), GRPC_PORT: 'abc' })).rejects.toThrow(/GRPC_PORT/);
+});
