@@ -1,0 +1,26 @@
+# Build: npm ci, generate code from the protos, compile.
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY buf.yaml buf.gen.yaml tsconfig.json tsconfig.build.json ./
+COPY proto ./proto
+COPY scripts ./scripts
+COPY src ./src
+COPY gateway ./gateway
+RUN npm run build && npm prune --omit=dev
+
+# Run: the compiled service and gateway, redis-server for the embedded store, as a non-root user.
+FROM node:20-bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends redis-server && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY --from=build /app/package.json ./package.json
+COPY scripts/start-all.mjs ./scripts/start-all.mjs
+RUN mkdir -p /data && chown node:node /data
+USER node
+ENV DATA_DIR=/data HOST=0.0.0.0 GRPC_PORT=50051 HTTP_PORT=8080
+VOLUME /data
+EXPOSE 50051 8080
+CMD ["node", "scripts/start-all.mjs"]
