@@ -129,7 +129,11 @@ function locate(desc: DescMessage, json: JsonObject, prefix: string): { field: s
       continue;
     } catch (e) {
       const inner = f.message && !isWellKnown(f.message) ? locateInside(f, value, name) : undefined;
-      return inner ?? { field: name, reason: reasonOf(e) };
+      if (inner) return inner;
+      if (f.message?.typeName === 'google.protobuf.Timestamp' && f.fieldKind === 'message') {
+        return { field: name, reason: `expected an RFC 3339 string such as "2026-01-02T15:04:05.123456789Z", got ${truncatedJson(value)}` };
+      }
+      return { field: name, reason: reasonOf(e) };
     }
   }
   return undefined;
@@ -159,6 +163,11 @@ function reasonOf(e: unknown): string {
   reason = reason.replace(/^(expected [^:]+): (.*) out of range$/s, (_all, expected: string, value: string) =>
     /^-?\d/.test(value) ? `${expected}: ${value} is out of range` : `${expected}, got ${JSON.stringify(value)}`);
   return reason.length > 200 ? `${reason.slice(0, 200)}…` : reason;
+}
+
+function truncatedJson(v: JsonValue): string {
+  const s = JSON.stringify(v);
+  return s.length > 60 ? `${s.slice(0, 60)}…` : s;
 }
 
 function describe(v: unknown): string {
