@@ -6,7 +6,8 @@
  */
 import { loadConfig } from './config';
 import { Containers } from './core/containers';
-import { createLogger } from './log';
+import { KeyRing, loadOrCreateDefaultKey, parseApiKeys } from './auth/api-keys';
+import { createLogger, type Logger } from './log';
 import { bind, buildServer, SERVICE_NAMES } from './server';
 import { startEmbeddedRedis, type EmbeddedRedis } from './store/embedded';
 import { RedisStore } from './store/redis-store';
@@ -33,6 +34,7 @@ async function main(): Promise<void> {
   const { server, health } = buildServer(core, log, {
     maxReceiveBytes: cfg.grpcMaxReceiveBytes,
     maxSendBytes: cfg.grpcMaxSendBytes,
+    keys: loadKeys(cfg.apiKeys, cfg.dataDir, log),
   });
   const port = await bind(server, `${cfg.host}:${cfg.grpcPort}`);
   for (const s of ['', ...SERVICE_NAMES]) health.setStatus(s, 'SERVING');
@@ -62,6 +64,31 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+/** API_KEYS, or the default key kept in DATA_DIR (printed once, on stderr, never logged). */
+function loadKeys(apiKeys: string | undefined, dataDir: string, log: Logger): KeyRing {
+  if (apiKeys) {
+    const keys = parseApiKeys(apiKeys);
+    log.info({ namespaces: [...new Set(keys.map((k) => k.namespace))] }, 'API keys from API_KEYS');
+    return new KeyRing(keys);
+  }
+  const { key, created, file } = loadOrCreateDefaultKey(dataDir);
+  if (created) {
+    process.stderr.write(
+      [
+        '',
+        `A new API key for namespace "${key.namespace}" was created and saved in ${file} (mode 0600).`,
+        'Send it on every call:',
+        `  grpc:  -H 'authorization: Bearer ${key.token}'`,
+        `  http:  -H 'Authorization: Bearer ${key.token}'`,
+        'It is printed only this once; read it again from that file. Set API_KEYS to use your own keys.',
+        '',
+      ].join('\n') + '\n',
+    );
+  }
+  log.info({ namespace: key.namespace, file }, created ? 'created the default API key' : 'using the default API key');
+  return new KeyRing([key]);
 }
 
 main().catch((err: unknown) => {

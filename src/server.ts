@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Server, ServerCredentials, type ServerUnaryCall } from '@grpc/grpc-js';
+import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import { FileDescriptorProtoSchema, FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
@@ -14,7 +14,9 @@ import { HealthImplementation } from 'grpc-health-check';
 import { chatsService } from './api/chats';
 import { streamsService } from './api/streams';
 import { threadsService } from './api/threads';
-import { makeUnary, type CallContext } from './api/unary';
+import { makeContextOf } from './api/context';
+import { makeUnary } from './api/unary';
+import type { KeyRing } from './auth/api-keys';
 import type { Containers } from './core/containers';
 import { ChatsService } from './gen/chats/chats';
 import { StreamsService } from './gen/streams/streams';
@@ -27,8 +29,8 @@ export const SERVICE_NAMES = ['threads.Threads', 'chats.Chats', 'streams.Streams
 export interface ServerOptions {
   maxReceiveBytes: number;
   maxSendBytes: number;
-  /** Namespace and logger of a call; the auth layer plugs in here. */
-  contextOf?: (call: ServerUnaryCall<unknown, unknown>) => CallContext;
+  /** The API keys every call of the three services must present. */
+  keys: KeyRing;
 }
 
 export interface BuiltServer {
@@ -41,8 +43,7 @@ export function buildServer(core: Containers, log: Logger, opts: ServerOptions):
     'grpc.max_receive_message_length': opts.maxReceiveBytes,
     'grpc.max_send_message_length': opts.maxSendBytes,
   });
-  const contextOf = opts.contextOf ?? (() => ({ ns: 'default', log }));
-  const unary = makeUnary(log, contextOf);
+  const unary = makeUnary(log, makeContextOf(opts.keys, log));
   server.addService(ThreadsService, threadsService(core, unary));
   server.addService(ChatsService, chatsService(core, unary));
   server.addService(StreamsService, streamsService(core, unary));

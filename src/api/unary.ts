@@ -12,6 +12,7 @@ export interface CallContext {
   /** The tenant namespace every key of this call lives in. */
   ns: string;
   log: Logger;
+  requestId: string;
 }
 
 /** Derives a call's context (namespace, logger) from its metadata; may throw (e.g. UNAUTHORIZED). */

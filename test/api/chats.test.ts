@@ -1,6 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import { startRedis, type TestRedis } from '../helpers/redis';
-import { startService, type TestService } from '../helpers/service';
+import { startService, TEST_TOKEN, type TestService } from '../helpers/service';
 import { clients, failure } from '../helpers/grpc';
 
 let redis: TestRedis;
@@ -37,7 +37,7 @@ describe('CreateChat', () => {
   });
 
   it('50 racing CreateChat calls from several connections, in different orders, make one chat', async () => {
-    const conns = Array.from({ length: 5 }, () => clients(svc.address));
+    const conns = Array.from({ length: 5 }, () => clients(svc.address, TEST_TOKEN));
     const users = ['r1', 'r2', 'r3', 'r4'];
     const results = await Promise.all(
       Array.from({ length: 50 }, (_, i) => {

@@ -13,8 +13,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await svc?.stop();
   await redis?.stop();
-  await new Promise((r) => setTimeout(r, 1200));
-  console.log(process.getActiveResourcesInfo());
 });
 
 it('anything unexpected is INTERNAL with a generic detail and no internals', async () => {

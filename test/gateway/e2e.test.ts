@@ -3,9 +3,9 @@
  * socket → gateway → gRPC on a real socket → the service → a real Redis.
  * Assertions are on what an HTTP caller sees (status, headers, JSON).
  */
-import { startGateway, type TestGateway } from '../helpers/gateway';
+import { bearer, startGateway, type TestGateway } from '../helpers/gateway';
 import { startRedis, type TestRedis } from '../helpers/redis';
-import { startService, type TestService } from '../helpers/service';
+import { startService, TEST_TOKEN, type TestService } from '../helpers/service';
 
 let redis: TestRedis;
 let svc: TestService;
@@ -14,7 +14,7 @@ let gw: TestGateway;
 beforeAll(async () => {
   redis = await startRedis();
   svc = await startService(redis.url);
-  gw = await startGateway(svc.address);
+  gw = await startGateway(svc.address, {}, bearer(TEST_TOKEN));
 });
 afterAll(async () => {
   await gw?.stop();

@@ -10,9 +10,9 @@ import { AppError } from '../../src/core/errors';
 import { createLogger } from '../../src/log';
 import { freePort } from '../../src/store/embedded';
 import { errorFromStatus, httpStatusFromCode, type GrpcFailure } from '../../gateway/errors';
-import { call, startGateway, type TestGateway } from '../helpers/gateway';
+import { bearer, startGateway, type TestGateway } from '../helpers/gateway';
 import { startRedis, type TestRedis } from '../helpers/redis';
-import { startService, type TestService } from '../helpers/service';
+import { startService, TEST_TOKEN, type TestService } from '../helpers/service';
 
 const silent = createLogger('silent', 'test');
 const fromApp = (e: unknown) => toServiceError(e, silent) as GrpcFailure;
@@ -77,7 +77,7 @@ describe('through the gateway', () => {
   beforeAll(async () => {
     redis = await startRedis();
     svc = await startService(redis.url);
-    gw = await startGateway(svc.address, { bodyLimitBytes: 64 * 1024 });
+    gw = await startGateway(svc.address, { bodyLimitBytes: 64 * 1024 }, bearer(TEST_TOKEN));
   });
   afterAll(async () => {
     await gw?.stop();
@@ -103,8 +103,8 @@ describe('through the gateway', () => {
   });
 
   it('an empty body is {} (so the service names the missing field)', async () => {
-    expect(await call(gw.url, '/threads/Threads/ReadThread')).toMatchObject(bad('MISSING_ID', 'Missing id'));
-    expect(await call(gw.url, '/threads/Threads/ReadThread', '')).toMatchObject(bad('MISSING_ID', 'Missing id'));
+    expect(await gw.request('/threads/Threads/ReadThread')).toMatchObject(bad('MISSING_ID', 'Missing id'));
+    expect(await gw.request('/threads/Threads/ReadThread', '')).toMatchObject(bad('MISSING_ID', 'Missing id'));
   });
 
   it('400 for bad values the service checks, naming the field', async () => {
@@ -143,7 +143,7 @@ describe('through the gateway', () => {
   });
 
   it.each(['GET', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'])('405 for %s on a route, with Allow: POST', async (method) => {
-    const r = await call(gw.url, '/threads/Threads/ListThreads', undefined, { method });
+    const r = await gw.request('/threads/Threads/ListThreads', undefined, { method });
     expect(r.status).toBe(405);
     expect(r.headers.get('allow')).toBe('POST');
     expect(r.body).toEqual({
@@ -175,11 +175,11 @@ describe('through the gateway', () => {
     ['{group_id: "g"}', /^Malformed JSON/],
     ['not json', /^Malformed JSON/],
   ])('400 malformed JSON %s', async (raw, detail) => {
-    expect(await call(gw.url, '/threads/Threads/ListThreads', raw)).toMatchObject(bad('INVALID_JSON', detail));
+    expect(await gw.request('/threads/Threads/ListThreads', raw)).toMatchObject(bad('INVALID_JSON', detail));
   });
 
   it('the body is read as JSON whatever the Content-Type says (m3o-style curl -d)', async () => {
-    const r = await call(gw.url, '/threads/Threads/CreateThread', '{"group_id":"g","topic":"form"}', {
+    const r = await gw.request('/threads/Threads/CreateThread', '{"group_id":"g","topic":"form"}', {
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
     });
     expect(r.status).toBe(200);
@@ -193,7 +193,7 @@ describe('through the gateway', () => {
     ['null', 'null'],
     ['true', 'a boolean'],
   ])('400 for a non-object body %s', async (raw, what) => {
-    expect(await call(gw.url, '/threads/Threads/ListThreads', raw)).toMatchObject(
+    expect(await gw.request('/threads/Threads/ListThreads', raw)).toMatchObject(
       bad('INVALID_JSON', `The request body must be a JSON object, not ${what}`),
     );
   });
@@ -220,7 +220,7 @@ describe('through the gateway', () => {
   });
 
   it('400 INVALID_STRING for a lone surrogate, naming the field', async () => {
-    const r = await call(gw.url, '/threads/Threads/RecentMessages', '{"thread_ids":["ok","bad\\ud800"]}');
+    const r = await gw.request('/threads/Threads/RecentMessages', '{"thread_ids":["ok","bad\\ud800"]}');
     expect(r).toMatchObject(bad('INVALID_STRING', /thread_ids\[1\]/));
   });
 
@@ -243,7 +243,7 @@ describe('through the gateway', () => {
   describe('504 when the deadline passes (Redis paused for writes, so the call hangs)', () => {
     let slow: TestGateway;
     beforeAll(async () => {
-      slow = await startGateway(svc.address, { deadlineMs: 300 });
+      slow = await startGateway(svc.address, { deadlineMs: 300 }, bearer(TEST_TOKEN));
     });
     afterAll(async () => {
       await redis.client().client('UNPAUSE');
@@ -296,11 +296,11 @@ describe('through the gateway', () => {
     });
 
     it('GET /healthz is 503, while the one of a gateway with a live service is 200', async () => {
-      expect(await call(down.url, '/healthz', undefined, { method: 'GET' })).toMatchObject({
+      expect(await down.request('/healthz', undefined, { method: 'GET' })).toMatchObject({
         status: 503,
         body: { id: 'UNAVAILABLE', code: 503, status: 'Service Unavailable' },
       });
-      expect(await call(gw.url, '/healthz', undefined, { method: 'GET' })).toMatchObject({ status: 200, body: { status: 'SERVING' } });
+      expect(await gw.request('/healthz', undefined, { method: 'GET' })).toMatchObject({ status: 200, body: { status: 'SERVING' } });
     });
   });
 });

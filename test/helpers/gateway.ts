@@ -45,11 +45,22 @@ export async function call(
 export interface TestGateway {
   url: string;
   gateway: Gateway;
+  /** POST a JSON body (or a raw string) with the default headers plus `headers`. */
   post(path: string, body?: unknown, headers?: Record<string, string>): Promise<HttpAnswer>;
+  /** Any method, with the default headers plus `init.headers`. */
+  request(path: string, body?: unknown, init?: { method?: string; headers?: Record<string, string> }): Promise<HttpAnswer>;
   stop(): Promise<void>;
 }
 
-export async function startGateway(grpcTarget: string, opts: Partial<GatewayOptions> = {}): Promise<TestGateway> {
+/**
+ * The gateway in this process on 127.0.0.1 and a free port. `defaultHeaders`
+ * go on every call made through `post` and `request` (e.g. the test token).
+ */
+export async function startGateway(
+  grpcTarget: string,
+  opts: Partial<GatewayOptions> = {},
+  defaultHeaders: Record<string, string> = {},
+): Promise<TestGateway> {
   const gateway = createGateway({
     grpcTarget,
     bodyLimitBytes: 1024 * 1024,
@@ -60,10 +71,13 @@ export async function startGateway(grpcTarget: string, opts: Partial<GatewayOpti
   const server: Server = createServer(gateway.app);
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const request = (path: string, body?: unknown, init: { method?: string; headers?: Record<string, string> } = {}) =>
+    call(url, path, body, { ...init, headers: { ...defaultHeaders, ...init.headers } });
   return {
     url,
     gateway,
-    post: (path, body, headers) => call(url, path, body, { headers }),
+    request,
+    post: (path, body, headers) => request(path, body, { headers }),
     async stop() {
       server.closeAllConnections();
       await new Promise<void>((done) => server.close(() => done()));
@@ -71,6 +85,9 @@ export async function startGateway(grpcTarget: string, opts: Partial<GatewayOpti
     },
   };
 }
+
+/** `authorization: Bearer <token>`, as a header object. */
+export const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
 
 export const GATEWAY_MAIN = join(__dirname, '..', '..', 'dist', 'gateway', 'main.js');
 

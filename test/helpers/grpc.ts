@@ -23,11 +23,14 @@ export type Promisified<S extends Record<string, MethodDef>> = {
   ) => Promise<ReturnType<S[K]['responseDeserialize']>>;
 };
 
-export function promisify<S extends Record<string, MethodDef>>(client: Client, svc: S): Promisified<S> {
+/** With `token`, every call sends `authorization: Bearer <token>` unless `md` already has one. */
+export function promisify<S extends Record<string, MethodDef>>(client: Client, svc: S, token?: string): Promisified<S> {
   const out: Record<string, unknown> = {};
   for (const [name, def] of Object.entries(svc)) {
     const defaults = def.requestDeserialize(Buffer.alloc(0)) as object;
-    out[name] = (req: object, md = new Metadata(), opts: CallOptions = {}) =>
+    out[name] = (req: object, md = new Metadata(), opts: CallOptions = {}) => {
+      if (token && md.get('authorization').length === 0) md.set('authorization', `Bearer ${token}`);
+      return (
       new Promise((res, rej) =>
         client.makeUnaryRequest(
           def.path,
@@ -38,7 +41,8 @@ export function promisify<S extends Record<string, MethodDef>>(client: Client, s
           opts,
           (err, value) => (err ? rej(err) : res(value)),
         ),
-      );
+      ));
+    };
   }
   return out as Promisified<S>;
 }
@@ -50,12 +54,12 @@ export interface Clients {
   close(): void;
 }
 
-export function clients(address: string): Clients {
+export function clients(address: string, token?: string): Clients {
   const client = new Client(address, credentials.createInsecure());
   return {
-    threads: promisify(client, ThreadsService),
-    chats: promisify(client, ChatsService),
-    streams: promisify(client, StreamsService),
+    threads: promisify(client, ThreadsService, token),
+    chats: promisify(client, ChatsService, token),
+    streams: promisify(client, StreamsService, token),
     close: () => client.close(),
   };
 }

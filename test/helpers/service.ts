@@ -3,12 +3,21 @@
  * free port), over a real Redis. Several can share one Redis, as several
  * service instances would.
  */
+import { KeyRing } from '../../src/auth/api-keys';
 import { Containers } from '../../src/core/containers';
 import { defaultLimits, type Limits } from '../../src/core/limits';
 import { createLogger } from '../../src/log';
 import { bind, buildServer, SERVICE_NAMES } from '../../src/server';
 import { RedisStore } from '../../src/store/redis-store';
 import { clients, type Clients } from './grpc';
+
+/** The key tests call with (namespace `default`), and a second tenant's. */
+export const TEST_TOKEN = 'test-token-default-0001';
+export const OTHER_TOKEN = 'test-token-other-0002';
+export const TEST_KEYS = [
+  { namespace: 'default', token: TEST_TOKEN },
+  { namespace: 'other', token: OTHER_TOKEN },
+];
 
 export interface TestService extends Clients {
   address: string;
@@ -20,11 +29,12 @@ export async function startService(redisUrl: string, limits: Limits = defaultLim
   const log = createLogger('silent', 'test');
   const store = await RedisStore.connect({ url: redisUrl, commandTimeoutMs: 2000 });
   const core = new Containers(store, limits);
-  const { server, health } = buildServer(core, log, { maxReceiveBytes: 4 << 20, maxSendBytes: 64 << 20 });
+  const keys = new KeyRing(TEST_KEYS);
+  const { server, health } = buildServer(core, log, { maxReceiveBytes: 4 << 20, maxSendBytes: 64 << 20, keys });
   const port = await bind(server, '127.0.0.1:0');
   for (const s of ['', ...SERVICE_NAMES]) health.setStatus(s, 'SERVING');
   const address = `127.0.0.1:${port}`;
-  const c = clients(address);
+  const c = clients(address, TEST_TOKEN);
   return {
     ...c,
     address,

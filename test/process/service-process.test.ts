@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { status, type ServiceError } from '@grpc/grpc-js';
@@ -14,7 +14,10 @@ function tempDir(): string {
 }
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-const alive = (pid: number) => existsSync(`/proc/${pid}`) && !require('node:fs').readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+/** The default key the service created in DATA_DIR on its first start. */
+const tokenOf = (dataDir: string) => readFileSync(join(dataDir, 'api-key'), 'utf8').trim().split(':')[1];
+
+const alive = (pid: number) => existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
 
 it('with REDIS_URL unset it runs its own redis-server on loopback, append-only in DATA_DIR, and stops it on SIGTERM', async () => {
   const dataDir = tempDir();
@@ -27,7 +30,7 @@ it('with REDIS_URL unset it runs its own redis-server on loopback, append-only i
   expect(await raw.config('GET', 'bind')).toEqual(['bind', '127.0.0.1']);
   raw.disconnect();
 
-  const c = clients(`127.0.0.1:${svc.port}`);
+  const c = clients(`127.0.0.1:${svc.port}`, tokenOf(dataDir));
   const { thread } = await c.threads.createThread({ groupId: 'g', topic: 'persisted' });
   const { message } = await c.threads.createMessage({ threadId: thread!.id, authorId: 'a', text: 'still here' });
   c.close();
@@ -38,7 +41,7 @@ it('with REDIS_URL unset it runs its own redis-server on loopback, append-only i
 
   // A restart on the same DATA_DIR finds the data again.
   const again = await startService({ DATA_DIR: dataDir, GRPC_PORT: '0' });
-  const c2 = clients(`127.0.0.1:${again.port}`);
+  const c2 = clients(`127.0.0.1:${again.port}`, tokenOf(dataDir));
   expect((await c2.threads.readThread({ id: thread!.id })).thread).toEqual(thread);
   expect((await c2.threads.listMessages({ threadId: thread!.id })).messages).toEqual([message]);
   c2.close();
@@ -48,7 +51,7 @@ it('with REDIS_URL unset it runs its own redis-server on loopback, append-only i
 it('SIGTERM under load: calls in flight complete, later ones are refused cleanly, exit 0, nothing acknowledged is lost', async () => {
   const dataDir = tempDir();
   const svc = await startService({ DATA_DIR: dataDir, GRPC_PORT: '0' });
-  const c = clients(`127.0.0.1:${svc.port}`);
+  const c = clients(`127.0.0.1:${svc.port}`, tokenOf(dataDir));
   const { thread } = await c.threads.createThread({ groupId: 'g', topic: 'drain' });
 
   const outcomes: { ok?: string; code?: number }[] = [];
@@ -80,7 +83,7 @@ it('SIGTERM under load: calls in flight complete, later ones are refused cleanly
   expect(svc.output()).toContain('"msg":"stopped"');
 
   const again = await startService({ DATA_DIR: dataDir, GRPC_PORT: '0' });
-  const c2 = clients(`127.0.0.1:${again.port}`);
+  const c2 = clients(`127.0.0.1:${again.port}`, tokenOf(dataDir));
   const stored = new Set<string>();
   for (let offset = 0; ; offset += 1000) {
     const page = (await c2.threads.listMessages({ threadId: thread!.id, limit: '1000', offset: String(offset) })).messages;

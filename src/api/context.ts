@@ -1,0 +1,28 @@
+/**
+ * A call's context from its gRPC metadata: the caller's namespace (from the
+ * bearer token) and a logger that carries the request id (`x-request-id`,
+ * which the gateway forwards; one is made up when absent). Reflection and
+ * health are separate services that do not pass through here: they stay
+ * open, so load balancers and grpcurl need no token.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Metadata } from '@grpc/grpc-js';
+import type { KeyRing } from '../auth/api-keys';
+import { authenticate } from '../auth/authenticate';
+import type { Logger } from '../log';
+import type { ContextOf } from './unary';
+
+function first(md: Metadata, key: string): string | undefined {
+  const v = md.get(key)[0];
+  return typeof v === 'string' ? v : undefined;
+}
+
+export function makeContextOf(keys: KeyRing, log: Logger): ContextOf {
+  return (call) => {
+    const md = call.metadata;
+    const requestId = first(md, 'x-request-id')?.slice(0, 128) || randomUUID();
+    const callLog = log.child({ requestId });
+    const ns = authenticate(keys, first(md, 'authorization'), first(md, 'micro-namespace'));
+    return { ns, log: callLog, requestId };
+  };
+}
