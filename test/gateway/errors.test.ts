@@ -12,7 +12,7 @@ import { freePort } from '../../src/store/embedded';
 import { errorFromStatus, httpStatusFromCode, type GrpcFailure } from '../../gateway/errors';
 import { bearer, startGateway, type TestGateway } from '../helpers/gateway';
 import { startRedis, type TestRedis } from '../helpers/redis';
-import { startService, TEST_TOKEN, type TestService } from '../helpers/service';
+import { OTHER_TOKEN, startService, TEST_TOKEN, type TestService } from '../helpers/service';
 
 const silent = createLogger('silent', 'test');
 const fromApp = (e: unknown) => toServiceError(e, silent) as GrpcFailure;
@@ -126,6 +126,33 @@ describe('through the gateway', () => {
       body: { id: 'NOT_FOUND', code: 404, detail: expect.stringMatching(/not found/), status: 'Not Found' },
     });
     expect((await gw.post('/chats/Chats/SendMessage', { chat_id: 'absent', author_id: 'a', text: 'x' })).status).toBe(404);
+  });
+
+  it('401 without a token or with an unknown one; the authorization header reaches the service', async () => {
+    const none = await gw.post('/threads/Threads/ListThreads', { group_id: 'g' }, { authorization: '' });
+    expect(none).toMatchObject({ status: 401, body: { id: 'UNAUTHORIZED', code: 401, status: 'Unauthorized' } });
+    const unknown = await gw.post('/threads/Threads/ListThreads', { group_id: 'g' }, bearer('no-such-token'));
+    expect(unknown).toMatchObject({ status: 401, body: { id: 'UNAUTHORIZED', code: 401, status: 'Unauthorized' } });
+    expect(unknown.text).not.toContain('no-such-token');
+  });
+
+  it('403 when micro-namespace is not the token’s namespace; the header reaches the service', async () => {
+    const wrong = await gw.post('/threads/Threads/ListThreads', { group_id: 'g' }, { 'micro-namespace': 'other' });
+    expect(wrong).toMatchObject({ status: 403, body: { id: 'FORBIDDEN', code: 403, status: 'Forbidden' } });
+    const right = await gw.post('/threads/Threads/ListThreads', { group_id: 'g' }, { 'micro-namespace': 'default' });
+    expect(right.status).toBe(200);
+  });
+
+  it('another tenant’s token cannot read what this one created (404)', async () => {
+    const { body } = await gw.post('/threads/Threads/CreateThread', { group_id: 'mine', topic: 't' });
+    expect((await gw.post('/threads/Threads/ReadThread', { id: body.thread.id })).status).toBe(200);
+    const theirs = await gw.post('/threads/Threads/ReadThread', { id: body.thread.id }, bearer(OTHER_TOKEN));
+    expect(theirs).toMatchObject({ status: 404, body: { id: 'NOT_FOUND' } });
+  });
+
+  it('400 for a header that cannot travel as gRPC metadata', async () => {
+    const r = await gw.post('/threads/Threads/ListThreads', { group_id: 'g' }, { 'micro-namespace': 'caf\u00e9' });
+    expect(r).toMatchObject(bad('INVALID_ARGUMENT', /^Invalid micro-namespace header/));
   });
 
   it.each([

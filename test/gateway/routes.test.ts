@@ -30,7 +30,7 @@ function methodsInDescriptors(): string[] {
 function methodsInGeneratedCode(): string[] {
   return [ThreadsService, ChatsService, StreamsService].flatMap((svc) =>
     Object.values(svc).map((def) => {
-      const [, full, method] = /^\/(.+)\.([^.]+)\/(\w+)$/.exec(def.path)!.slice(0, 4) && /^\/(.+)\/(\w+)$/.exec(def.path)!;
+      const [, full, method] = /^\/(.+)\/(\w+)$/.exec(def.path)!;
       const dot = full.lastIndexOf('.');
       return `/${full.slice(0, dot)}/${full.slice(dot + 1)}/${method}`;
     }),
