@@ -5,6 +5,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { defaultLimits, type Limits } from './core/limits';
+import type { RatePolicy } from './core/throttle';
 
 const port = (dflt: number) => z.coerce.number().int().min(0).max(65535).default(dflt);
 const positive = (dflt: number) => z.coerce.number().int().positive().default(dflt);
@@ -29,6 +30,11 @@ const schema = z.object({
   /** gRPC: largest request accepted, and largest response sent. */
   GRPC_MAX_RECEIVE_BYTES: positive(4 * 1024 * 1024),
   GRPC_MAX_SEND_BYTES: positive(64 * 1024 * 1024),
+  /** Token buckets (0 = no limit, the default). Bursts default to the rate. */
+  RATE_LIMIT_RPS: z.coerce.number().min(0).default(0),
+  RATE_LIMIT_BURST: z.coerce.number().int().min(0).default(0),
+  RATE_LIMIT_CONTAINER_RPS: z.coerce.number().min(0).default(0),
+  RATE_LIMIT_CONTAINER_BURST: z.coerce.number().int().min(0).default(0),
   MAX_TEXT_BYTES: positive(defaultLimits.MAX_TEXT_BYTES),
   MAX_TOPIC_BYTES: positive(defaultLimits.MAX_TOPIC_BYTES),
   MAX_ID_BYTES: positive(defaultLimits.MAX_ID_BYTES),
@@ -55,6 +61,7 @@ export interface Config {
   grpcMaxReceiveBytes: number;
   grpcMaxSendBytes: number;
   limits: Limits;
+  rate: RatePolicy;
 }
 
 /** Reads the settings; a bad value stops the start with a message naming the variable. */
@@ -80,6 +87,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisServerBin: e.REDIS_SERVER_BIN,
     grpcMaxReceiveBytes: e.GRPC_MAX_RECEIVE_BYTES,
     grpcMaxSendBytes: e.GRPC_MAX_SEND_BYTES,
+    rate: Object.freeze({
+      namespaceRps: e.RATE_LIMIT_RPS,
+      namespaceBurst: e.RATE_LIMIT_BURST,
+      containerRps: e.RATE_LIMIT_CONTAINER_RPS,
+      containerBurst: e.RATE_LIMIT_CONTAINER_BURST,
+    }),
     limits: Object.freeze({
       MAX_TEXT_BYTES: e.MAX_TEXT_BYTES,
       MAX_TOPIC_BYTES: e.MAX_TOPIC_BYTES,

@@ -6,6 +6,7 @@
  */
 import { loadConfig } from './config';
 import { Containers } from './core/containers';
+import { Throttle } from './core/throttle';
 import { KeyRing, loadOrCreateDefaultKey, parseApiKeys } from './auth/api-keys';
 import { createLogger, type Logger } from './log';
 import { bind, buildServer, SERVICE_NAMES } from './server';
@@ -30,8 +31,10 @@ async function main(): Promise<void> {
     clusterNodes: cfg.redisClusterNodes,
     commandTimeoutMs: cfg.redisCommandTimeoutMs,
   });
-  const core = new Containers(store, cfg.limits);
+  const throttle = new Throttle(store, cfg.rate);
+  const core = new Containers(store, cfg.limits, throttle);
   const { server, health } = buildServer(core, log, {
+    throttle,
     maxReceiveBytes: cfg.grpcMaxReceiveBytes,
     maxSendBytes: cfg.grpcMaxSendBytes,
     keys: loadKeys(cfg.apiKeys, cfg.dataDir, log),

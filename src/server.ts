@@ -18,6 +18,7 @@ import { makeContextOf } from './api/context';
 import { makeUnary } from './api/unary';
 import type { KeyRing } from './auth/api-keys';
 import type { Containers } from './core/containers';
+import type { Throttle } from './core/throttle';
 import { ChatsService } from './gen/chats/chats';
 import { StreamsService } from './gen/streams/streams';
 import { ThreadsService } from './gen/threads/threads';
@@ -31,6 +32,8 @@ export interface ServerOptions {
   maxSendBytes: number;
   /** The API keys every call of the three services must present. */
   keys: KeyRing;
+  /** The namespace rate limit; none when absent. */
+  throttle?: Throttle;
 }
 
 export interface BuiltServer {
@@ -43,7 +46,7 @@ export function buildServer(core: Containers, log: Logger, opts: ServerOptions):
     'grpc.max_receive_message_length': opts.maxReceiveBytes,
     'grpc.max_send_message_length': opts.maxSendBytes,
   });
-  const unary = makeUnary(log, makeContextOf(opts.keys, log));
+  const unary = makeUnary(log, makeContextOf(opts.keys, log, opts.throttle));
   server.addService(ThreadsService, threadsService(core, unary));
   server.addService(ChatsService, chatsService(core, unary));
   server.addService(StreamsService, streamsService(core, unary));

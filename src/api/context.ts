@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { Metadata } from '@grpc/grpc-js';
 import type { KeyRing } from '../auth/api-keys';
 import { authenticate } from '../auth/authenticate';
+import type { Throttle } from '../core/throttle';
 import type { Logger } from '../log';
 import type { ContextOf } from './unary';
 
@@ -17,12 +18,13 @@ function first(md: Metadata, key: string): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
-export function makeContextOf(keys: KeyRing, log: Logger): ContextOf {
-  return (call) => {
+export function makeContextOf(keys: KeyRing, log: Logger, throttle?: Throttle): ContextOf {
+  return async (call) => {
     const md = call.metadata;
     const requestId = first(md, 'x-request-id')?.slice(0, 128) || randomUUID();
     const callLog = log.child({ requestId });
     const ns = authenticate(keys, first(md, 'authorization'), first(md, 'micro-namespace'));
+    await throttle?.namespace(ns);
     return { ns, log: callLog, requestId };
   };
 }

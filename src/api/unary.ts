@@ -16,7 +16,7 @@ export interface CallContext {
 }
 
 /** Derives a call's context (namespace, logger) from its metadata; may throw (e.g. UNAUTHORIZED). */
-export type ContextOf = (call: ServerUnaryCall<unknown, unknown>) => CallContext;
+export type ContextOf = (call: ServerUnaryCall<unknown, unknown>) => Promise<CallContext>;
 
 export type Handler<Req, Res> = (req: Req, ctx: CallContext) => Promise<Res>;
 
@@ -25,15 +25,25 @@ export type Unary = <Req, Res>(fn: Handler<Req, Res>) => handleUnaryCall<Req, Re
 export function makeUnary(log: Logger, contextOf: ContextOf): Unary {
   return (fn) => (call, callback) => {
     let callLog = log;
+    const started = process.hrtime.bigint();
+    const done = (code: number) =>
+      callLog.debug({ method: call.getPath(), code, ms: Number(process.hrtime.bigint() - started) / 1e6 }, 'call');
     Promise.resolve()
-      .then(() => {
-        const ctx = contextOf(call as ServerUnaryCall<unknown, unknown>);
+      .then(() => contextOf(call as ServerUnaryCall<unknown, unknown>))
+      .then((ctx) => {
         callLog = ctx.log;
         return fn(call.request, ctx);
       })
       .then(
-        (res) => callback(null, res),
-        (err: unknown) => callback(toServiceError(err, callLog)),
+        (res) => {
+          callback(null, res);
+          done(0);
+        },
+        (err: unknown) => {
+          const st = toServiceError(err, callLog);
+          callback(st);
+          done(st.code ?? -1);
+        },
       );
   };
 }

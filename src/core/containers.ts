@@ -6,12 +6,15 @@
 import { randomUUID } from 'node:crypto';
 import { AppError, notFound } from './errors';
 import type { Limits } from './limits';
+import type { Throttle } from './throttle';
 import type { Container, ContainerPage, ContainerStore, Kind, Message, MessageQuery } from './model';
 
 export class Containers {
   constructor(
     private readonly store: ContainerStore,
     readonly limits: Limits,
+    /** Per-container write limits; none when absent. */
+    private readonly throttle?: Throttle,
     private readonly newId: () => string = randomUUID,
   ) {}
 
@@ -42,6 +45,7 @@ export class Containers {
 
   /** `id` empty: the service picks one. Otherwise a repeat returns the stored message unchanged. */
   async post(ns: string, kind: Kind, containerId: string, m: { id: string; authorId: string; text: string }): Promise<Message> {
+    await this.throttle?.container(ns, kind, containerId);
     const clientId = m.id !== '';
     const stored = await this.store.appendMessage(ns, kind, containerId, {
       id: clientId ? m.id : this.newId(),

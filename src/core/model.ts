@@ -90,3 +90,12 @@ export interface ContainerStore {
   chatForUsers(ns: string, userIds: readonly string[], id?: string): Promise<Container>;
   close(): Promise<void>;
 }
+
+/** Which bucket a call draws from. */
+export type RateScope = { ns: string } | { ns: string; kind: Kind; containerId: string };
+
+/** A token bucket shared by every service instance. */
+export interface RateLimiter {
+  /** Takes a token; `retryAfterMs` > 0 when the bucket is empty. */
+  take(scope: RateScope, ratePerSecond: number, burst: number): Promise<{ ok: boolean; retryAfterMs: number }>;
+}

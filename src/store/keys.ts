@@ -9,6 +9,8 @@
  *   pl1:{<ns>:<k>g:<group>}:idx  zset container id -> creation order, per group
  *   pl1:{<ns>:<k>g:<group>}:n    string the group's creation counter
  *   pl1:{<ns>:cu:<sha256>}     string  chat id of one set of users
+ *   pl1:{<ns>:rl}              hash   the namespace's rate-limit bucket
+ *   pl1:{<ns>:<k>:<id>}:rl     hash   a container's message-write bucket (same slot as the container)
  *
  * <k> is t (thread), c (chat) or v (conversation), so the three APIs never
  * share a key. Every key of one container carries the same hash tag `{…}`, so on
@@ -42,11 +44,16 @@ export interface ContainerKeys {
   meta: string;
   order: string;
   bodies: string;
+  rateLimit: string;
 }
 
 export function containerKeys(ns: string, kind: Kind, id: string): ContainerKeys {
   const base = `${PREFIX}:{${escapeId(ns)}:${KIND_CODE[kind]}:${escapeId(id)}}`;
-  return { meta: `${base}:meta`, order: `${base}:seq`, bodies: `${base}:msg` };
+  return { meta: `${base}:meta`, order: `${base}:seq`, bodies: `${base}:msg`, rateLimit: `${base}:rl` };
+}
+
+export function namespaceRateKey(ns: string): string {
+  return `${PREFIX}:{${escapeId(ns)}:rl}`;
 }
 
 export interface GroupKeys {

@@ -14,8 +14,10 @@ import type {
   Message,
   MessageQuery,
   NewMessage,
+  RateLimiter,
+  RateScope,
 } from '../core/model';
-import { chatSetKey, containerKeys, groupKeys } from './keys';
+import { chatSetKey, containerKeys, groupKeys, namespaceRateKey } from './keys';
 import { isUnreachable } from './redis-errors';
 import { defineScripts, type MetaReply, type ScriptedRedis } from './scripts';
 
@@ -27,7 +29,7 @@ export interface RedisStoreOptions {
   commandTimeoutMs: number;
 }
 
-export class RedisStore implements ContainerStore {
+export class RedisStore implements ContainerStore, RateLimiter {
   private constructor(readonly redis: ScriptedRedis) {}
 
   static async connect(opts: RedisStoreOptions): Promise<RedisStore> {
@@ -156,6 +158,14 @@ export class RedisStore implements ContainerStore {
         if (prev === null) return chat;
       }
       throw new Error('chat user-set mapping did not settle');
+    });
+  }
+
+  take(scope: RateScope, ratePerSecond: number, burst: number): Promise<{ ok: boolean; retryAfterMs: number }> {
+    return guard(async () => {
+      const key = 'kind' in scope ? containerKeys(scope.ns, scope.kind, scope.containerId).rateLimit : namespaceRateKey(scope.ns);
+      const [ok, wait] = await this.redis.takeToken(key, ratePerSecond, burst);
+      return { ok: ok === 1, retryAfterMs: wait };
     });
   }
 }

@@ -54,6 +54,7 @@ export interface ScriptCommands {
   ): Promise<string[] | null>;
   groupAdd(index: string, counter: string, id: string): Promise<number>;
   deleteIfEqual(key: string, expected: string): Promise<number>;
+  takeToken(bucket: string, rate: number, burst: number): Promise<[number, number]>;
 }
 
 /** HMGET id g t c u s n l: see includes/readMeta.lua. */

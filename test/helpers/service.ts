@@ -5,6 +5,7 @@
  */
 import { KeyRing } from '../../src/auth/api-keys';
 import { Containers } from '../../src/core/containers';
+import { NO_RATE_LIMITS, Throttle, type RatePolicy } from '../../src/core/throttle';
 import { defaultLimits, type Limits } from '../../src/core/limits';
 import { createLogger } from '../../src/log';
 import { bind, buildServer, SERVICE_NAMES } from '../../src/server';
@@ -25,12 +26,17 @@ export interface TestService extends Clients {
   stop(): Promise<void>;
 }
 
-export async function startService(redisUrl: string, limits: Limits = defaultLimits): Promise<TestService> {
+export async function startService(
+  redisUrl: string,
+  limits: Limits = defaultLimits,
+  rate: RatePolicy = NO_RATE_LIMITS,
+): Promise<TestService> {
   const log = createLogger('silent', 'test');
   const store = await RedisStore.connect({ url: redisUrl, commandTimeoutMs: 2000 });
-  const core = new Containers(store, limits);
+  const throttle = new Throttle(store, rate);
+  const core = new Containers(store, limits, throttle);
   const keys = new KeyRing(TEST_KEYS);
-  const { server, health } = buildServer(core, log, { maxReceiveBytes: 4 << 20, maxSendBytes: 64 << 20, keys });
+  const { server, health } = buildServer(core, log, { maxReceiveBytes: 4 << 20, maxSendBytes: 64 << 20, keys, throttle });
   const port = await bind(server, '127.0.0.1:0');
   for (const s of ['', ...SERVICE_NAMES]) health.setStatus(s, 'SERVING');
   const address = `127.0.0.1:${port}`;

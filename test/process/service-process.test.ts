@@ -1,9 +1,9 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { Redis } from 'ioredis';
-import { clients } from '../helpers/grpc';
+import { clients, failure } from '../helpers/grpc';
 import { startService } from '../helpers/process';
 
 const dirs: string[] = [];
@@ -97,4 +97,28 @@ it('SIGTERM under load: calls in flight complete, later ones are refused cleanly
 
 it('refuses to start with a clear message when a setting is invalid', async () => {
   await expect(startService({ DATA_DIR: tempDir(), GRPC_PORT: 'abc' })).rejects.toThrow(/GRPC_PORT/);
+});
+
+it('creates the default key once (mode 0600), prints it once on stderr, reuses it, and never logs it', async () => {
+  const dataDir = tempDir();
+  const first = await startService({ DATA_DIR: dataDir, GRPC_PORT: '0', LOG_LEVEL: 'trace' });
+  const token = tokenOf(dataDir);
+  expect(token.length).toBeGreaterThanOrEqual(32);
+  expect(statSync(join(dataDir, 'api-key')).mode & 0o777).toBe(0o600);
+  const c = clients(`127.0.0.1:${first.port}`, token);
+  await c.threads.createThread({ groupId: 'g', topic: 't' });
+  await failure(clients(`127.0.0.1:${first.port}`, 'wrong-token-123').threads.listThreads({ groupId: 'g' }));
+  c.close();
+  await first.stop();
+  const firstOut = first.output();
+  expect(firstOut.split(token).length - 1).toBe(2); // the banner's two usage lines, on stderr
+  for (const entry of first.logs) expect(JSON.stringify(entry)).not.toContain(token);
+
+  const second = await startService({ DATA_DIR: dataDir, GRPC_PORT: '0', LOG_LEVEL: 'trace' });
+  expect(tokenOf(dataDir)).toBe(token);
+  const c2 = clients(`127.0.0.1:${second.port}`, token);
+  expect((await c2.threads.listThreads({ groupId: 'g' })).threads).toHaveLength(1);
+  c2.close();
+  await second.stop();
+  expect(second.output()).not.toContain(token);
 });
