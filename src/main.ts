@@ -22,9 +22,6 @@ async function main(): Promise<void> {
   if (!url && !cfg.redisClusterNodes) {
     embedded = await startEmbeddedRedis({ dataDir: cfg.dataDir, bin: cfg.redisServerBin, log });
     url = embedded.url;
-    embedded.child.on('exit', (code, signal) => {
-      if (!stopping) log.error({ code, signal }, 'embedded redis-server exited; calls answer UNAVAILABLE');
-    });
   }
   const store = await RedisStore.connect({
     url,

@@ -13,7 +13,9 @@ import type { Logger } from '../log';
 export interface EmbeddedRedis {
   url: string;
   port: number;
-  child: ChildProcess;
+  /** The current redis-server process (a new one after each restart). */
+  child(): ChildProcess;
+  /** Stops it for good (no more restarts). */
   stop(): Promise<void>;
 }
 
@@ -38,6 +40,12 @@ export interface EmbeddedOptions {
   extraArgs?: string[];
 }
 
+/**
+ * Starts redis-server and keeps it running: if it dies (crash, OOM kill),
+ * it is started again on the same port from the same DATA_DIR, so the
+ * append-only file brings every acknowledged write back and the client
+ * reconnects by itself. Meanwhile calls answer UNAVAILABLE.
+ */
 export async function startEmbeddedRedis(opts: EmbeddedOptions): Promise<EmbeddedRedis> {
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   const pidFile = join(opts.dataDir, 'redis.pid');
@@ -57,26 +65,57 @@ export async function startEmbeddedRedis(opts: EmbeddedOptions): Promise<Embedde
     '--logfile', join(opts.dataDir, 'redis.log'),
     ...(opts.extraArgs ?? []),
   ];
+  let stopping = false;
+  let child = await launch(opts, args, port);
+  opts.log.info({ port, dataDir: opts.dataDir, redisPid: child.pid }, 'embedded redis-server started');
+
+  const supervise = (c: ChildProcess) => {
+    c.once('exit', (code, signal) => {
+      if (stopping) return;
+      opts.log.error({ code, signal }, 'embedded redis-server died; restarting it from DATA_DIR');
+      void restart(1);
+    });
+  };
+  const restart = async (attempt: number): Promise<void> => {
+    await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** (attempt - 1), 5000)));
+    if (stopping) return;
+    try {
+      child = await launch(opts, args, port);
+      supervise(child);
+      opts.log.warn({ port, redisPid: child.pid, attempt }, 'embedded redis-server restarted');
+    } catch (err) {
+      opts.log.error({ err, attempt }, 'embedded redis-server did not restart; trying again');
+      await restart(attempt + 1);
+    }
+  };
+  supervise(child);
+
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    child: () => child,
+    stop: () => {
+      stopping = true;
+      return stopChild(child);
+    },
+  };
+}
+
+async function launch(opts: EmbeddedOptions, args: string[], port: number): Promise<ChildProcess> {
   const child = spawn(opts.bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   // A missing binary is reported as an event, not a throw.
   child.on('error', (e) => (stderr += `${opts.bin}: ${e.message}`));
   try {
-    await waitForRedis(port, 30_000, () =>
+    await waitForRedis(port, 60_000, () =>
       child.exitCode !== null || child.pid === undefined ? `redis-server failed to start: ${stderr.trim()}` : undefined,
     );
   } catch (e) {
     child.kill('SIGKILL');
     throw e;
   }
-  opts.log.info({ port, dataDir: opts.dataDir, redisPid: child.pid }, 'embedded redis-server started');
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    port,
-    child,
-    stop: () => stopChild(child),
-  };
+  return child;
 }
 
 function stopChild(child: ChildProcess): Promise<void> {

@@ -12,7 +12,12 @@ import { freePort, waitForRedis } from '../../src/store/embedded';
 export interface TestRedis {
   url: string;
   port: number;
+  /** The current process (a new one after restart()). */
   child: ChildProcess;
+  /** SIGKILL, as a crash would. */
+  kill(): Promise<void>;
+  /** Starts redis-server again on the same port and folder (its AOF, if on, is replayed). */
+  restart(): Promise<void>;
   dir: string;
   /** A plain client for assertions on raw state. */
   client(): Redis;
@@ -22,18 +27,32 @@ export interface TestRedis {
 export async function startRedis(extraArgs: string[] = []): Promise<TestRedis> {
   const dir = mkdtempSync(join(tmpdir(), 'parley-redis-'));
   const port = await freePort();
-  const child = spawn(
-    'redis-server',
-    ['--bind', '127.0.0.1', '--port', String(port), '--dir', dir, '--save', '', '--appendonly', 'no', ...extraArgs],
-    { stdio: 'ignore' },
-  );
+  const args = ['--bind', '127.0.0.1', '--port', String(port), '--dir', dir, '--save', '', '--appendonly', 'no', ...extraArgs];
+  const launch = async () => {
+    const c = spawn('redis-server', args, { stdio: 'ignore' });
+    await waitForRedis(port, 20_000, () => (c.exitCode !== null ? `redis-server exited with ${c.exitCode}` : undefined));
+    return c;
+  };
+  let child = await launch();
+  const kill = () =>
+    new Promise<void>((done) => {
+      if (child.exitCode !== null || child.signalCode !== null) return done();
+      child.once('exit', () => done());
+      child.kill('SIGKILL');
+    });
   const url = `redis://127.0.0.1:${port}`;
-  await waitForRedis(port, 10_000, () => (child.exitCode !== null ? `redis-server exited with ${child.exitCode}` : undefined));
   const clients: Redis[] = [];
   return {
     url,
     port,
-    child,
+    get child() {
+      return child;
+    },
+    kill,
+    async restart() {
+      await kill();
+      child = await launch();
+    },
     dir,
     client() {
       const c = new Redis(url);
@@ -42,12 +61,7 @@ export async function startRedis(extraArgs: string[] = []): Promise<TestRedis> {
     },
     async stop() {
       clients.forEach((c) => c.disconnect());
-      if (child.exitCode === null && child.signalCode === null) {
-        await new Promise<void>((done) => {
-          child.once('exit', () => done());
-          child.kill('SIGKILL');
-        });
-      }
+      await kill();
       rmSync(dir, { recursive: true, force: true });
     },
   };
