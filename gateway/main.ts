@@ -45,7 +45,10 @@ async function main(): Promise<void> {
     await closed;
     gw.close();
     log.info('stopped');
-    process.exit(0);
+    // Nothing is left to keep the process alive: let it end by itself, so the
+    // asynchronous log writes finish in order; exit anyway if something lingers.
+    process.exitCode = 0;
+    setTimeout(() => process.exit(0), 1000).unref();
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
