@@ -15,7 +15,7 @@ import { chatsService } from './api/chats';
 import { streamsService } from './api/streams';
 import { threadsService } from './api/threads';
 import { makeContextOf } from './api/context';
-import { makeUnary } from './api/unary';
+import { makeUnary, tolerantDecoding } from './api/unary';
 import type { KeyRing } from './auth/api-keys';
 import type { Containers } from './core/containers';
 import type { Throttle } from './core/throttle';
@@ -47,9 +47,9 @@ export function buildServer(core: Containers, log: Logger, opts: ServerOptions):
     'grpc.max_send_message_length': opts.maxSendBytes,
   });
   const unary = makeUnary(log, makeContextOf(opts.keys, log, opts.throttle));
-  server.addService(ThreadsService, threadsService(core, unary));
-  server.addService(ChatsService, chatsService(core, unary));
-  server.addService(StreamsService, streamsService(core, unary));
+  server.addService(tolerantDecoding(ThreadsService), threadsService(core, unary));
+  server.addService(tolerantDecoding(ChatsService), chatsService(core, unary));
+  server.addService(tolerantDecoding(StreamsService), streamsService(core, unary));
 
   const health = new HealthImplementation({ '': 'NOT_SERVING', ...Object.fromEntries(SERVICE_NAMES.map((s) => [s, 'NOT_SERVING'])) });
   health.addToServer(server);

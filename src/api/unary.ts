@@ -4,6 +4,7 @@
  * can never crash the process or leave a call hanging.
  */
 import type { handleUnaryCall, ServerUnaryCall } from '@grpc/grpc-js';
+import { AppError } from '../core/errors';
 import type { Logger } from '../log';
 import { toServiceError } from './status';
 
@@ -22,6 +23,31 @@ export type Handler<Req, Res> = (req: Req, ctx: CallContext) => Promise<Res>;
 
 export type Unary = <Req, Res>(fn: Handler<Req, Res>) => handleUnaryCall<Req, Res>;
 
+/** Marks a request whose bytes were not a valid protobuf message (see `tolerantDecoding`). */
+const UNDECODABLE = Symbol('undecodable');
+
+/**
+ * grpc-js answers INTERNAL when a request cannot be decoded; garbage from a
+ * caller is INVALID_ARGUMENT. So each method's decoder returns a marker
+ * instead of throwing, and the handler wrapper turns it into that error.
+ */
+export function tolerantDecoding<S extends Record<string, { requestDeserialize: (b: Buffer) => unknown }>>(svc: S): S {
+  const out: Record<string, unknown> = {};
+  for (const [name, def] of Object.entries(svc)) {
+    out[name] = {
+      ...def,
+      requestDeserialize: (b: Buffer) => {
+        try {
+          return def.requestDeserialize(b);
+        } catch {
+          return { [UNDECODABLE]: true };
+        }
+      },
+    };
+  }
+  return out as S;
+}
+
 export function makeUnary(log: Logger, contextOf: ContextOf): Unary {
   return (fn) => (call, callback) => {
     let callLog = log;
@@ -32,6 +58,9 @@ export function makeUnary(log: Logger, contextOf: ContextOf): Unary {
       .then(() => contextOf(call as ServerUnaryCall<unknown, unknown>))
       .then((ctx) => {
         callLog = ctx.log;
+        if ((call.request as { [UNDECODABLE]?: true })[UNDECODABLE]) {
+          throw new AppError('INVALID_ARGUMENT', 'The request is not a valid protobuf message of this method\'s type', { field: 'request' });
+        }
         return fn(call.request, ctx);
       })
       .then(
