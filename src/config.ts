@@ -15,6 +15,8 @@ const schema = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   GRPC_PORT: port(50051),
   HTTP_PORT: port(8080),
+  /** Prometheus /metrics of the service (0: any free port, logged). */
+  METRICS_PORT: port(9464),
   GRPC_TARGET: z.string().min(1).default('localhost:50051'),
   REDIS_URL: z.preprocess(blankIsUnset, z.string().url().optional()),
   REDIS_CLUSTER_NODES: z.preprocess(blankIsUnset, z.string().optional()),
@@ -49,6 +51,7 @@ export interface Config {
   host: string;
   grpcPort: number;
   httpPort: number;
+  metricsPort: number;
   grpcTarget: string;
   redisUrl?: string;
   redisClusterNodes?: { host: string; port: number }[];
@@ -76,6 +79,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.HOST,
     grpcPort: e.GRPC_PORT,
     httpPort: e.HTTP_PORT,
+    metricsPort: e.METRICS_PORT,
     grpcTarget: e.GRPC_TARGET,
     redisUrl: e.REDIS_URL,
     redisClusterNodes: e.REDIS_CLUSTER_NODES?.split(',').map(parseHostPort),

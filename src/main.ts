@@ -9,6 +9,7 @@ import { Containers } from './core/containers';
 import { Throttle } from './core/throttle';
 import { KeyRing, loadOrCreateDefaultKey, parseApiKeys } from './auth/api-keys';
 import { createLogger, type Logger } from './log';
+import { serveMetrics } from './metrics';
 import { bind, buildServer, SERVICE_NAMES } from './server';
 import { startEmbeddedRedis, type EmbeddedRedis } from './store/embedded';
 import { RedisStore } from './store/redis-store';
@@ -37,6 +38,8 @@ async function main(): Promise<void> {
     keys: loadKeys(cfg.apiKeys, cfg.dataDir, log),
   });
   const port = await bind(server, `${cfg.host}:${cfg.grpcPort}`);
+  const metrics = await serveMetrics(cfg.host, cfg.metricsPort);
+  log.info({ port: metrics.port }, 'metrics at /metrics');
   for (const s of ['', ...SERVICE_NAMES]) health.setStatus(s, 'SERVING');
   log.info({ host: cfg.host, port, store: embedded ? 'embedded' : 'external' }, 'gRPC server listening');
 
@@ -57,6 +60,7 @@ async function main(): Promise<void> {
         done();
       });
     });
+    metrics.server.close();
     await store.close();
     await embedded?.stop();
     log.info('stopped');

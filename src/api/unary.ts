@@ -3,9 +3,10 @@
  * throw (sync or async) becomes a status through toServiceError, so a handler
  * can never crash the process or leave a call hanging.
  */
-import type { handleUnaryCall, ServerUnaryCall } from '@grpc/grpc-js';
+import { status, type handleUnaryCall, type ServerUnaryCall } from '@grpc/grpc-js';
 import { AppError } from '../core/errors';
 import type { Logger } from '../log';
+import { grpcCalls, grpcInFlight, grpcLatency } from '../metrics';
 import { toServiceError } from './status';
 
 /** What a handler knows about its call beyond the request. */
@@ -52,8 +53,16 @@ export function makeUnary(log: Logger, contextOf: ContextOf): Unary {
   return (fn) => (call, callback) => {
     let callLog = log;
     const started = process.hrtime.bigint();
-    const done = (code: number) =>
-      callLog.debug({ method: call.getPath(), code, ms: Number(process.hrtime.bigint() - started) / 1e6 }, 'call');
+    grpcInFlight.inc();
+    const done = (code: number) => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const method = call.getPath();
+      const name = status[code] ?? String(code);
+      grpcInFlight.dec();
+      grpcCalls.inc({ method, code: name });
+      grpcLatency.observe({ method, code: name }, seconds);
+      callLog.debug({ method, code: name, ms: seconds * 1e3 }, 'call');
+    };
     Promise.resolve()
       .then(() => contextOf(call as ServerUnaryCall<unknown, unknown>))
       .then((ctx) => {

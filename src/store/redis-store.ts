@@ -18,6 +18,7 @@ import type {
   RateScope,
 } from '../core/model';
 import { chatSetKey, containerKeys, groupKeys, namespaceRateKey } from './keys';
+import { storeLatency } from '../metrics';
 import { isUnreachable } from './redis-errors';
 import { defineScripts, type MetaReply, type ScriptedRedis } from './scripts';
 
@@ -66,7 +67,7 @@ export class RedisStore implements ContainerStore, RateLimiter {
   }
 
   createContainer(ns: string, kind: Kind, c: { id: string; groupId: string; topic: string }): Promise<Container> {
-    return guard(async () => {
+    return guard('createContainer', async () => {
       const k = containerKeys(ns, kind, c.id);
       const reply = await this.redis.createContainer(k.meta, c.id, c.groupId, c.topic, '');
       // Indexed after the record exists: an index entry without a record can then only be stale.
@@ -77,7 +78,7 @@ export class RedisStore implements ContainerStore, RateLimiter {
   }
 
   getContainer(ns: string, kind: Kind, id: string): Promise<Container | null> {
-    return guard(async () => {
+    return guard('getContainer', async () => {
       const reply = await this.redis.hmget(containerKeys(ns, kind, id).meta, 'id', 'g', 't', 'c', 'u', 's', 'n', 'l');
       return toContainer(kind, reply);
     });
@@ -89,11 +90,11 @@ export class RedisStore implements ContainerStore, RateLimiter {
   }
 
   updateTopic(ns: string, kind: Kind, id: string, topic: string): Promise<Container | null> {
-    return guard(async () => toContainer(kind, await this.redis.updateTopic(containerKeys(ns, kind, id).meta, topic)));
+    return guard('updateTopic', async () => toContainer(kind, await this.redis.updateTopic(containerKeys(ns, kind, id).meta, topic)));
   }
 
   deleteContainer(ns: string, kind: Kind, id: string): Promise<void> {
-    return guard(async () => {
+    return guard('deleteContainer', async () => {
       const k = containerKeys(ns, kind, id);
       const group = await this.redis.deleteContainer(k.meta, k.order, k.bodies);
       if (group !== null) await this.redis.zrem(groupKeys(ns, kind, group).index, id);
@@ -101,7 +102,7 @@ export class RedisStore implements ContainerStore, RateLimiter {
   }
 
   listGroup(ns: string, kind: Kind, groupId: string, page: ContainerPage): Promise<Container[]> {
-    return guard(async () => {
+    return guard('listGroup', async () => {
       const g = groupKeys(ns, kind, groupId);
       const start = page.offset;
       const stop = page.offset + page.limit - 1;
@@ -119,7 +120,7 @@ export class RedisStore implements ContainerStore, RateLimiter {
   }
 
   appendMessage(ns: string, kind: Kind, containerId: string, m: NewMessage): Promise<Message | null> {
-    return guard(async () => {
+    return guard('appendMessage', async () => {
       const k = containerKeys(ns, kind, containerId);
       const body = JSON.stringify([m.authorId, m.text]);
       const reply = await this.redis.appendMessage(k.meta, k.order, k.bodies, m.id, body, m.clientId ? '1' : '0');
@@ -129,7 +130,7 @@ export class RedisStore implements ContainerStore, RateLimiter {
   }
 
   listMessages(ns: string, kind: Kind, containerId: string, q: MessageQuery): Promise<Message[] | null> {
-    return guard(async () => {
+    return guard('listMessages', async () => {
       const k = containerKeys(ns, kind, containerId);
       const flat = await this.redis.listMessages(k.meta, k.order, k.bodies, q.offset, q.limit, q.order, sentBeforeArg(q.sentBefore));
       if (flat === null) return null;
@@ -140,7 +141,7 @@ export class RedisStore implements ContainerStore, RateLimiter {
   }
 
   chatForUsers(ns: string, userIds: readonly string[], id?: string): Promise<Container> {
-    return guard(async () => {
+    return guard('chatForUsers', async () => {
       const setKey = chatSetKey(ns, userIds);
       const users = JSON.stringify(userIds);
       // The user-set key decides which chat a set has (SET NX is atomic); the chat
@@ -162,7 +163,7 @@ export class RedisStore implements ContainerStore, RateLimiter {
   }
 
   take(scope: RateScope, ratePerSecond: number, burst: number): Promise<{ ok: boolean; retryAfterMs: number }> {
-    return guard(async () => {
+    return guard('take', async () => {
       const key = 'kind' in scope ? containerKeys(scope.ns, scope.kind, scope.containerId).rateLimit : namespaceRateKey(scope.ns);
       const [ok, wait] = await this.redis.takeToken(key, ratePerSecond, burst);
       return { ok: ok === 1, retryAfterMs: wait };
@@ -170,13 +171,18 @@ export class RedisStore implements ContainerStore, RateLimiter {
   }
 }
 
-/** Runs a store call; a client that cannot reach Redis becomes UNAVAILABLE. */
-async function guard<T>(fn: () => Promise<T>): Promise<T> {
+/** Runs a store operation, timed; a client that cannot reach Redis becomes UNAVAILABLE. */
+async function guard<T>(op: string, fn: () => Promise<T>): Promise<T> {
+  const end = storeLatency.startTimer({ op });
   try {
-    return await fn();
+    const out = await fn();
+    end({ outcome: 'ok' });
+    return out;
   } catch (err) {
+    const unreachable = isUnreachable(err);
+    end({ outcome: err instanceof AppError ? 'ok' : unreachable ? 'unavailable' : 'error' });
     if (err instanceof AppError) throw err;
-    if (isUnreachable(err)) throw new AppError('UNAVAILABLE', undefined);
+    if (unreachable) throw new AppError('UNAVAILABLE', undefined);
     throw err;
   }
 }

@@ -23,7 +23,7 @@ export interface ServiceProcess {
 
 export function startProcess(script: string, env: Record<string, string>, readyMsg: string, timeoutMs = 20_000): Promise<ServiceProcess> {
   const child = spawn(process.execPath, [join(ROOT, script)], {
-    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env },
+    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', METRICS_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: Record<string, unknown>[] = [];

@@ -33,7 +33,18 @@ it('with REDIS_URL unset it runs its own redis-server on loopback, append-only i
   const c = clients(`127.0.0.1:${svc.port}`, tokenOf(dataDir));
   const { thread } = await c.threads.createThread({ groupId: 'g', topic: 'persisted' });
   const { message } = await c.threads.createMessage({ threadId: thread!.id, authorId: 'a', text: 'still here' });
+  await failure(c.threads.readThread({ id: 'absent' }));
   c.close();
+
+  // Prometheus metrics: calls by method and code, latency, store operations, process.
+  const metricsPort = svc.logs.find((l) => l.msg === 'metrics at /metrics')!.port as number;
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  expect(text).toContain('parley_grpc_calls_total{method="/threads.Threads/CreateThread",code="OK"} 1');
+  expect(text).toContain('parley_grpc_calls_total{method="/threads.Threads/ReadThread",code="NOT_FOUND"} 1');
+  expect(text).toMatch(/parley_grpc_call_seconds_bucket\{le="\+Inf",method="\/threads.Threads\/CreateMessage",code="OK"\} 1/);
+  expect(text).toContain('parley_grpc_calls_in_flight 0');
+  expect(text).toMatch(/parley_redis_op_seconds_count\{op="appendMessage",outcome="ok"\} 1/);
+  expect(text).toContain('parley_nodejs_heap_size_used_bytes');
   expect(readdirSync(dataDir)).toEqual(expect.arrayContaining(['appendonlydir']));
 
   expect(await svc.stop()).toBe(0);
