@@ -25,8 +25,6 @@ async function main(): Promise<void> {
   gw.client.getChannel().getConnectivityState(true);
 
   const server = createServer(gw.app);
-  const port = await listen(server, s.httpPort, s.host);
-  log.info({ host: s.host, port, grpcTarget: s.grpcTarget, routes: gw.routes.routes.size }, 'gateway listening');
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -50,8 +48,16 @@ async function main(): Promise<void> {
     process.exitCode = 0;
     setTimeout(() => process.exit(0), 1000).unref();
   };
+  // Before listening: whoever sees the "listening" line may signal at once.
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+
+  const port = await listen(server, s.httpPort, s.host);
+  if (stopping) {
+    server.close();
+    return;
+  }
+  log.info({ host: s.host, port, grpcTarget: s.grpcTarget, routes: gw.routes.routes.size }, 'gateway listening');
 }
 
 function listen(server: Server, port: number, host: string): Promise<number> {

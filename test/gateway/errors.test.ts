@@ -254,6 +254,8 @@ describe('through the gateway', () => {
   it('fields the protos do not know are ignored', async () => {
     const r = await gw.post('/threads/Threads/ListThreads', { group_id: 'nobody', shiny_new_field: 1 });
     expect(r).toMatchObject({ status: 200, body: { threads: [] } });
+    const odd = await gw.post('/threads/Threads/ListThreads', '{"__proto__":{"group_id":"x"},"constructor":1,"group_id":"nobody"}');
+    expect(odd).toMatchObject({ status: 200, body: { threads: [] } });
   });
 
   it.each([
