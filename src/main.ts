@@ -4,6 +4,8 @@
  * drain: health turns NOT_SERVING, new calls are refused, in-flight calls
  * finish (up to SHUTDOWN_TIMEOUT_MS), then Redis is closed and the process exits 0.
  */
+import type { Server } from '@grpc/grpc-js';
+import type { HealthImplementation } from 'grpc-health-check';
 import { loadConfig } from './config';
 import { Containers } from './core/containers';
 import { Throttle } from './core/throttle';
@@ -18,17 +20,39 @@ async function main(): Promise<void> {
   const cfg = loadConfig();
   const log = createLogger(cfg.logLevel, 'parley');
 
+  // Signals are handled from the first moment, so a SIGTERM during start-up
+  // also stops cleanly. Each started part registers how to stop it; they
+  // stop in reverse order (the gRPC server, which drains, first).
+  const stoppers: (() => Promise<void>)[] = [];
+  let stopping: Promise<void> | undefined;
+  const stop = (signal: string) => {
+    stopping ??= (async () => {
+      log.info({ signal }, 'draining');
+      for (const s of stoppers.reverse()) await s();
+      log.info('stopped');
+      // Let pino flush and the loop empty; exit anyway if something lingers.
+      process.exitCode = 0;
+      setTimeout(() => process.exit(0), 1000).unref();
+    })();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+
   let embedded: EmbeddedRedis | undefined;
   let url = cfg.redisUrl;
   if (!url && !cfg.redisClusterNodes) {
-    embedded = await startEmbeddedRedis({ dataDir: cfg.dataDir, bin: cfg.redisServerBin, log });
-    url = embedded.url;
+    const e = await startEmbeddedRedis({ dataDir: cfg.dataDir, bin: cfg.redisServerBin, log });
+    stoppers.push(() => e.stop());
+    embedded = e;
+    url = e.url;
   }
+  if (stopping) return;
   const store = await RedisStore.connect({
     url,
     clusterNodes: cfg.redisClusterNodes,
     commandTimeoutMs: cfg.redisCommandTimeoutMs,
   });
+  stoppers.push(() => store.close());
   const throttle = new Throttle(store, cfg.rate);
   const core = new Containers(store, cfg.limits, throttle);
   const { server, health } = buildServer(core, log, {
@@ -37,37 +61,31 @@ async function main(): Promise<void> {
     maxSendBytes: cfg.grpcMaxSendBytes,
     keys: loadKeys(cfg.apiKeys, cfg.dataDir, log),
   });
-  const port = await bind(server, `${cfg.host}:${cfg.grpcPort}`);
+  if (stopping) return;
   const metrics = await serveMetrics(cfg.host, cfg.metricsPort);
+  stoppers.push(() => new Promise<void>((done) => metrics.server.close(() => done())));
   log.info({ port: metrics.port }, 'metrics at /metrics');
+  const port = await bind(server, `${cfg.host}:${cfg.grpcPort}`);
+  stoppers.push(() => drain(server, health, cfg.shutdownTimeoutMs, log));
+  if (stopping) return;
   for (const s of ['', ...SERVICE_NAMES]) health.setStatus(s, 'SERVING');
   log.info({ host: cfg.host, port, store: embedded ? 'embedded' : 'external' }, 'gRPC server listening');
+}
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'draining');
-    for (const s of ['', ...SERVICE_NAMES]) health.setStatus(s, 'NOT_SERVING');
-    await new Promise<void>((done) => {
-      const timer = setTimeout(() => {
-        log.warn('drain timed out; closing remaining calls');
-        server.forceShutdown();
-        done();
-      }, cfg.shutdownTimeoutMs);
-      server.tryShutdown(() => {
-        clearTimeout(timer);
-        done();
-      });
+/** Health NOT_SERVING, refuse new calls, let in-flight ones finish (force-close after the timeout). */
+function drain(server: Server, health: HealthImplementation, timeoutMs: number, log: Logger): Promise<void> {
+  for (const s of ['', ...SERVICE_NAMES]) health.setStatus(s, 'NOT_SERVING');
+  return new Promise<void>((done) => {
+    const timer = setTimeout(() => {
+      log.warn('drain timed out; closing remaining calls');
+      server.forceShutdown();
+      done();
+    }, timeoutMs);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      done();
     });
-    metrics.server.close();
-    await store.close();
-    await embedded?.stop();
-    log.info('stopped');
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  });
 }
 
 /** API_KEYS, or the default key kept in DATA_DIR (printed once, on stderr, never logged). */
