@@ -1,0 +1,709 @@
+/**
+ * `make bench`: the service and the gateway measured beside the floors of the
+ * parts under them, in one run on this machine (bench/README.md).
+ *
+ * Starts on 127.0.0.1: a fresh redis-server with the service's persistence,
+ * the service (dist/src/main.js), the gateway (dist/gateway/main.js), and the
+ * floors (bench/servers). Drives load with h2load (gRPC) and wrk (HTTP),
+ * interleaving each case's targets run by run, and prints the table. Every
+ * process it starts is stopped by its PID at the end, also on failure.
+ *
+ * Env: BENCH_QUICK=1 (smoke run: 1 run of 1 s), BENCH_SECONDS, BENCH_RUNS,
+ * BENCH_WARMUP_SECONDS, BENCH_ONLY (regex over case names, e.g. "gRPC Create"),
+ * BENCH_SKIP_MEMORY=1, BENCH_SKIP_DELETE=1, BENCH_DELETE_MESSAGES (1,000,000),
+ * BENCH_CPU_PROF=<dir> (service and gateway write V8 CPU profiles there),
+ * BENCH_OUT=<dir> (where the table and JSON results go; dist/bench by default).
+ */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, availableParallelism, release, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Redis } from 'ioredis';
+import { ChatsService } from '../src/gen/chats/chats';
+import {
+  ThreadsService,
+  type CreateMessageRequest,
+  type ListMessagesRequest,
+  type RecentMessagesRequest,
+} from '../src/gen/threads/threads';
+import { foreignCores, mark, processMicros } from './lib/cpu';
+import { fillThread, threadKeys } from './lib/fill';
+import { cleanupLoadFiles, grpcFrame, h2load, wrk, type RunResult } from './lib/load';
+import { freePort, httpStatus, installCleanup, spawnTracked, stop, stopAll, tcpOpen, waitUntil, type Tracked } from './lib/procs';
+import { postJson, Rpc, type MethodDef } from './lib/rpc';
+import { AUTHOR, CHAT_USERS, LIST_LIMIT, METHODS, PATHS, RECENT_PER_THREAD, RECENT_THREADS, TEXT, jsonBodies, type Fixture, type Method } from './lib/shapes';
+import { fmtMs, fmtRate, fmtRatio, max, median, min } from './lib/stats';
+
+const ROOT = resolve(__dirname, '..', '..');
+const DIST = join(ROOT, 'dist');
+
+const num = (name: string, dflt: number) => {
+  const v = process.env[name];
+  if (v === undefined || v === '') return dflt;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number, got ${v}`);
+  return n;
+};
+const QUICK = process.env.BENCH_QUICK === '1';
+const SECONDS = num('BENCH_SECONDS', QUICK ? 1 : 3);
+const WARMUP = num('BENCH_WARMUP_SECONDS', QUICK ? 1 : 2);
+const RUNS = num('BENCH_RUNS', QUICK ? 1 : 3);
+const ONLY = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : undefined;
+const MEMORY_MESSAGES = 100_000;
+const BIG = num('BENCH_DELETE_MESSAGES', 1_000_000);
+const DELETE_ROUNDS = QUICK ? 1 : 3;
+/** A run during which other processes used more CPU than this (in cores) is run again, twice at most. */
+const MAX_FOREIGN = num('BENCH_MAX_FOREIGN_CORES', 0.15);
+const CPU_PROF = process.env.BENCH_CPU_PROF ? resolve(process.env.BENCH_CPU_PROF) : undefined;
+const OUT = resolve(process.env.BENCH_OUT ?? join(DIST, 'bench'));
+const NS = 'default';
+/** 64 in flight: 4 HTTP/2 connections × 16 streams for gRPC; 64 connections for wrk. */
+const H2_CLIENTS = 4;
+
+const log = (s: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${s}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// ---------------------------------------------------------------- processes
+
+interface Env {
+  dir: string;
+  token: string;
+  redisPort: number;
+  redis: Redis;
+  grpcPort: number;
+  httpPort: number;
+  bareFixedPort: number;
+  bareStoragePort: number;
+  expressFixedPort: number;
+  expressHopPort: number;
+  procs: Record<string, Tracked>;
+}
+
+function need(cmd: string, pkg: string): void {
+  try {
+    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
+  } catch {
+    throw new Error(`${cmd} is missing: apt-get install -y ${pkg}`);
+  }
+}
+
+function nodeArgs(name: string): string[] {
+  return CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF, '--cpu-prof-name', `${name}.${Date.now()}.cpuprofile`] : [];
+}
+
+async function startAll(): Promise<Env> {
+  const dir = mkdtempSync(join(tmpdir(), 'parley-bench-'));
+  const token = randomBytes(24).toString('base64url');
+  const procs: Record<string, Tracked> = {};
+
+  // Redis, with the persistence the service gives its embedded one (src/store/embedded.ts).
+  const redisPort = await freePort();
+  mkdirSync(join(dir, 'redis'));
+  procs.redis = spawnTracked('redis-server', 'redis-server', [
+    '--bind', '127.0.0.1', '--port', String(redisPort), '--protected-mode', 'yes', '--dir', join(dir, 'redis'),
+    '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--daemonize', 'no', '--loglevel', 'warning',
+  ]);
+  const redis = new Redis({ host: '127.0.0.1', port: redisPort, lazyConnect: true, maxRetriesPerRequest: 3 });
+  redis.on('error', () => undefined);
+  await waitUntil('redis-server', procs.redis, async () => {
+    if (redis.status === 'wait') await redis.connect();
+    return (await redis.ping()) === 'PONG';
+  });
+  const redisUrl = `redis://127.0.0.1:${redisPort}`;
+  const base = { ...process.env, LOG_LEVEL: 'warn', HOST: '127.0.0.1' };
+
+  const grpcPort = await freePort();
+  procs.service = spawnTracked('service', process.execPath, [...nodeArgs('service'), join(DIST, 'src', 'main.js')], {
+    env: { ...base, GRPC_PORT: String(grpcPort), METRICS_PORT: '0', REDIS_URL: redisUrl, API_KEYS: `${NS}:${token}`, DATA_DIR: join(dir, 'service') },
+  });
+  const httpPort = await freePort();
+  procs.gateway = spawnTracked('gateway', process.execPath, [...nodeArgs('gateway'), join(DIST, 'gateway', 'main.js')], {
+    env: { ...base, HTTP_PORT: String(httpPort), GRPC_TARGET: `127.0.0.1:${grpcPort}` },
+  });
+  const bare = (mode: string, port: number) =>
+    spawnTracked(`bare gRPC (${mode})`, process.execPath, [join(DIST, 'bench', 'servers', 'bare-grpc.js')], {
+      env: { ...base, PORT: String(port), BENCH_MODE: mode, REDIS_URL: redisUrl, BENCH_NS: NS },
+    });
+  const bareFixedPort = await freePort();
+  procs.bareFixed = bare('fixed', bareFixedPort);
+  const bareStoragePort = await freePort();
+  procs.bareStorage = bare('storage', bareStoragePort);
+  const express = (mode: string, port: number) =>
+    spawnTracked(`bare Express (${mode})`, process.execPath, [join(DIST, 'bench', 'servers', 'bare-express.js')], {
+      env: { ...base, PORT: String(port), BENCH_MODE: mode, GRPC_TARGET: `127.0.0.1:${bareStoragePort}` },
+    });
+  const expressFixedPort = await freePort();
+  procs.expressFixed = express('fixed', expressFixedPort);
+  const expressHopPort = await freePort();
+  procs.expressHop = express('hop', expressHopPort);
+
+  for (const [p, port] of [
+    [procs.service, grpcPort],
+    [procs.bareFixed, bareFixedPort],
+    [procs.bareStorage, bareStoragePort],
+    [procs.expressFixed, expressFixedPort],
+    [procs.expressHop, expressHopPort],
+  ] as const) {
+    await waitUntil(`${p.name} on port ${port}`, p, () => tcpOpen(port));
+  }
+  await waitUntil('gateway /healthz', procs.gateway, async () => (await httpStatus(httpPort, '/healthz')) === 200);
+  for (const p of Object.values(procs)) {
+    if (p.child.exitCode !== null || p.child.signalCode !== null) throw new Error(`${p.name} exited at start:\n${p.output()}`);
+  }
+  return { dir, token, redisPort, redis, grpcPort, httpPort, bareFixedPort, bareStoragePort, expressFixedPort, expressHopPort, procs };
+}
+
+// ---------------------------------------------------------------- setup
+
+const threadDef = ThreadsService;
+
+async function createThread(rpc: Rpc, topic: string): Promise<string> {
+  const { reply } = await rpc.call(threadDef.createThread, { groupId: 'bench', topic });
+  return reply.thread!.id;
+}
+
+async function postMessages(rpc: Rpc, threadId: string, n: number): Promise<void> {
+  for (let i = 0; i < n; i += 50) {
+    await Promise.all(
+      Array.from({ length: Math.min(50, n - i) }, () => rpc.call(threadDef.createMessage, { id: '', threadId, authorId: AUTHOR, text: TEXT })),
+    );
+  }
+}
+
+function grpcRequests(f: Fixture): Record<Method, { def: MethodDef<never, unknown>; req: unknown; body: Buffer }> {
+  const create: CreateMessageRequest = { id: '', threadId: f.createThreadId, authorId: AUTHOR, text: TEXT };
+  const list: ListMessagesRequest = { threadId: f.listThreadId, limit: String(LIST_LIMIT), offset: '0', order: '' };
+  const recent: RecentMessagesRequest = { threadIds: f.recentThreadIds, limitPerThread: String(RECENT_PER_THREAD), groupId: '' };
+  const chat = { userIds: CHAT_USERS, id: '' };
+  const one = <Req, Res>(def: MethodDef<Req, Res>, req: Req) => ({ def: def as unknown as MethodDef<never, unknown>, req, body: grpcFrame(def.requestSerialize(req)) });
+  return {
+    CreateMessage: one(threadDef.createMessage, create),
+    ListMessages: one(threadDef.listMessages, list),
+    RecentMessages: one(threadDef.recentMessages, recent),
+    CreateChat: one(ChatsService.createChat, chat),
+  };
+}
+
+/** What a good answer of each method holds. */
+function checkReply(method: Method, reply: unknown, where: string): void {
+  const fail = (why: string) => {
+    throw new Error(`${where} ${method}: ${why}: ${JSON.stringify(reply).slice(0, 300)}`);
+  };
+  const r = reply as Record<string, unknown>;
+  switch (method) {
+    case 'CreateMessage': {
+      const m = r.message as Record<string, unknown> | undefined;
+      if (!m || m.text !== TEXT) fail('no message with the text sent');
+      break;
+    }
+    case 'ListMessages':
+      if (!Array.isArray(r.messages) || r.messages.length !== LIST_LIMIT) fail(`not ${LIST_LIMIT} messages`);
+      break;
+    case 'RecentMessages':
+      if (!Array.isArray(r.messages) || r.messages.length !== RECENT_THREADS * RECENT_PER_THREAD) fail(`not ${RECENT_THREADS * RECENT_PER_THREAD} messages`);
+      break;
+    case 'CreateChat': {
+      const c = r.chat as Record<string, unknown> | undefined;
+      const users = (c?.userIds ?? c?.user_ids) as unknown;
+      if (!c || !Array.isArray(users) || users.length !== CHAT_USERS.length) fail('no chat of the users sent');
+      break;
+    }
+  }
+}
+
+// ---------------------------------------------------------------- cases
+
+interface Target {
+  label: string;
+  role: 'service' | 'transport' | 'storage' | 'express' | 'hop';
+  /** The processes that serve it (keys of Env.procs), whose CPU time is counted per request. */
+  procs: string[];
+  run(seconds: number): Promise<RunResult>;
+}
+
+interface Measured extends RunResult {
+  /** CPU of the target's server processes per request, µs. */
+  cpuUs: number;
+  /** Cores' worth of CPU other processes on the machine used during the run. */
+  foreign: number;
+}
+
+interface Case {
+  name: string;
+  method: Method;
+  via: 'gRPC' | 'gateway';
+  inFlight: number;
+  targets: Target[];
+}
+
+interface TargetResult {
+  label: string;
+  role: Target['role'];
+  runs: Measured[];
+  cpuUs: number;
+  /** the most other processes used during a counted run */
+  foreign: number;
+  rps: number;
+  rpsMin: number;
+  rpsMax: number;
+  p50: number;
+  p99: number;
+}
+
+interface CaseResult {
+  name: string;
+  method: Method;
+  via: Case['via'];
+  inFlight: number;
+  targets: TargetResult[];
+}
+
+async function buildCases(env: Env, f: Fixture): Promise<Case[]> {
+  const reqs = grpcRequests(f);
+  const bodies = jsonBodies(f);
+  const cases: Case[] = [];
+  const storedCount = async () => Number((await env.redis.hget(threadKeys(NS, f.createThreadId).meta, 'n')) ?? 0);
+
+  // Writes are checked against the store: the thread's count moves by what the load generator counted.
+  const counted = (inFlight: number, run: (s: number) => Promise<RunResult>) => async (s: number) => {
+    const before = await storedCount();
+    const r = await run(s);
+    const moved = (await storedCount()) - before;
+    if (moved < r.requests || moved > r.requests + inFlight) {
+      throw new Error(`CreateMessage: the load generator counted ${r.requests} answers but the thread grew by ${moved}`);
+    }
+    return r;
+  };
+
+  for (const method of METHODS) {
+    const { def, req, body } = reqs[method];
+    // One probe per gRPC target: a good answer, and its size (h2load's DATA-bytes check).
+    const probe = async (port: number, label: string) => {
+      const p = new Rpc(port, env.token);
+      try {
+        const { reply, bytes } = await p.call(def, req as never).catch((e: Error) => {
+          throw new Error(`${label} ${method}: ${e.message}`);
+        });
+        checkReply(method, reply, label);
+        return 5 + Math.floor(bytes * 0.9);
+      } finally {
+        p.close();
+      }
+    };
+    const grpcTargets = async (inFlight: number): Promise<Target[]> => {
+      const h2 = (port: number, minDataBytes: number) => (seconds: number) =>
+        h2load({ port, path: PATHS[method].grpc, body, token: env.token, minDataBytes }, { seconds, inFlight, clients: H2_CLIENTS });
+      const svc = h2(env.grpcPort, await probe(env.grpcPort, 'service'));
+      return [
+        { label: 'service', role: 'service', procs: ['service', 'redis'], run: method === 'CreateMessage' ? counted(inFlight, svc) : svc },
+        {
+          label: 'transport floor: bare grpc-js, fixed reply',
+          role: 'transport',
+          procs: ['bareFixed'],
+          run: h2(env.bareFixedPort, await probe(env.bareFixedPort, 'bare fixed')),
+        },
+        {
+          label: 'storage floor: bare grpc-js, one EVALSHA',
+          role: 'storage',
+          procs: ['bareStorage', 'redis'],
+          run: h2(env.bareStoragePort, await probe(env.bareStoragePort, 'bare storage')),
+        },
+      ];
+    };
+    const httpProbe = async (port: number, label: string) => {
+      const r = await postJson(port, PATHS[method].http, bodies[method], env.token);
+      if (r.status !== 200) throw new Error(`${label} ${method}: HTTP ${r.status}: ${r.text.slice(0, 300)}`);
+      checkReply(method, r.json, label);
+    };
+    const httpTargets = async (inFlight: number): Promise<Target[]> => {
+      const w = (port: number) => (seconds: number) => wrk({ port, path: PATHS[method].http, body: bodies[method], token: env.token }, { seconds, inFlight });
+      await httpProbe(env.httpPort, 'gateway');
+      await httpProbe(env.expressFixedPort, 'bare Express');
+      await httpProbe(env.expressHopPort, 'Express hop');
+      const svc = w(env.httpPort);
+      return [
+        { label: 'gateway → service', role: 'service', procs: ['gateway', 'service', 'redis'], run: method === 'CreateMessage' ? counted(inFlight, svc) : svc },
+        { label: 'bare Express, fixed JSON', role: 'express', procs: ['expressFixed'], run: w(env.expressFixedPort) },
+        { label: 'gateway floor: Express → grpc-js → bare storage floor', role: 'hop', procs: ['expressHop', 'bareStorage', 'redis'], run: w(env.expressHopPort) },
+      ];
+    };
+    const wanted = (name: string, inFlight: number) => !ONLY || ONLY.test(`${name} ${inFlight}`);
+    for (const inFlight of [1, 64]) {
+      const name = `gRPC ${method}`;
+      if (wanted(name, inFlight)) cases.push({ name, method, via: 'gRPC', inFlight, targets: await grpcTargets(inFlight) });
+    }
+    for (const inFlight of [1, 64]) {
+      const name = `gateway ${method}`;
+      if (wanted(name, inFlight)) cases.push({ name, method, via: 'gateway', inFlight, targets: await httpTargets(inFlight) });
+    }
+  }
+  return cases;
+}
+
+/** One run, with the CPU it cost; again (twice at most) when other processes took CPU meanwhile. */
+async function measured(env: Env, t: Target, seconds: number): Promise<Measured> {
+  const pids: Record<string, number> = {};
+  for (const [k, p] of Object.entries(env.procs)) if (p.child.pid !== undefined) pids[k] = p.child.pid;
+  let m: Measured | undefined;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const a = mark(pids);
+    const r = await t.run(seconds);
+    const b = mark(pids);
+    m = { ...r, cpuUs: processMicros(a, b, t.procs) / r.requests, foreign: foreignCores(a, b) };
+    if (m.foreign <= MAX_FOREIGN) break;
+    log(`  (${t.label}: other processes used ${m.foreign.toFixed(2)} CPUs during the run${attempt < 2 ? '; running it again' : ''})`);
+  }
+  return m!;
+}
+
+async function runCase(env: Env, c: Case): Promise<CaseResult> {
+  const runs: Measured[][] = c.targets.map(() => []);
+  // Warm-up, thrown away; then the targets take turns, so drift hits each alike.
+  for (const t of c.targets) await t.run(WARMUP);
+  for (let r = 0; r < RUNS; r++) {
+    for (const [i, t] of c.targets.entries()) runs[i].push(await measured(env, t, SECONDS));
+  }
+  return {
+    name: c.name,
+    method: c.method,
+    via: c.via,
+    inFlight: c.inFlight,
+    targets: c.targets.map((t, i) => {
+      const rs = runs[i];
+      const rps = rs.map((x) => x.rps);
+      return {
+        label: t.label,
+        role: t.role,
+        runs: rs,
+        rps: median(rps),
+        rpsMin: min(rps),
+        rpsMax: max(rps),
+        p50: median(rs.map((x) => x.p50Ms)),
+        p99: median(rs.map((x) => x.p99Ms)),
+        cpuUs: median(rs.map((x) => x.cpuUs)),
+        foreign: max(rs.map((x) => x.foreign)),
+      };
+    }),
+  };
+}
+
+// ---------------------------------------------------------------- memory and delete
+
+interface MemoryResult {
+  messages: number;
+  usedMemoryDelta: number;
+  bytesPerMessage: number;
+  rawJsonBytes: number;
+  ratio: number;
+  perKey: Record<string, number>;
+  fillRps: number;
+}
+
+async function usedMemory(redis: Redis): Promise<number> {
+  const info = await redis.info('memory');
+  return Number(/used_memory:(\d+)/.exec(info)![1]);
+}
+
+/** 100,000 CreateMessage calls through the service into one fresh thread (also the ListMessages thread). */
+async function measureMemory(env: Env, threadId: string): Promise<MemoryResult> {
+  const rpc = new Rpc(env.grpcPort, env.token);
+  const req: CreateMessageRequest = { id: '', threadId, authorId: AUTHOR, text: TEXT };
+  const probe = await rpc.call(threadDef.createMessage, req);
+  rpc.close();
+  await sleep(300);
+  const before = await usedMemory(env.redis);
+  const r = await h2load(
+    { port: env.grpcPort, path: PATHS.CreateMessage.grpc, body: grpcFrame(threadDef.createMessage.requestSerialize(req)), token: env.token, minDataBytes: 5 + Math.floor(probe.bytes * 0.9) },
+    { requests: MEMORY_MESSAGES - 1, inFlight: 64, clients: H2_CLIENTS },
+  );
+  await sleep(500);
+  const after = await usedMemory(env.redis);
+  const k = threadKeys(NS, threadId);
+  const count = await env.redis.zcard(k.order);
+  if (count !== MEMORY_MESSAGES) throw new Error(`memory: the thread holds ${count} messages, expected ${MEMORY_MESSAGES}`);
+  // The message as the API returns it (the gateway's JSON).
+  const page = await postJson(env.httpPort, PATHS.ListMessages.http, JSON.stringify({ thread_id: threadId, limit: 1 }), env.token);
+  const msg = (page.json as { messages: unknown[] }).messages[0];
+  const rawJsonBytes = Buffer.byteLength(JSON.stringify(msg));
+  const perKey: Record<string, number> = {};
+  for (const [name, key] of Object.entries(k)) perKey[name] = Number(await env.redis.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')) / MEMORY_MESSAGES;
+  // One message more than the delta covers (the probe): per message, (MESSAGES - 1) calls moved the delta.
+  const bytesPerMessage = (after - before) / (MEMORY_MESSAGES - 1);
+  return { messages: MEMORY_MESSAGES, usedMemoryDelta: after - before, bytesPerMessage, rawJsonBytes, ratio: bytesPerMessage / rawJsonBytes, perKey, fillRps: r.rps };
+}
+
+interface DeleteResult {
+  smallMessages: number;
+  bigMessages: number;
+  smallMs: number[];
+  bigMs: number[];
+  ratio: number;
+}
+
+async function waitLazyFree(redis: Redis): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    const info = await redis.info('memory');
+    if (Number(/lazyfree_pending_objects:(\d+)/.exec(info)?.[1] ?? 0) === 0) return;
+    await sleep(100);
+  }
+}
+
+async function timeDelete(env: Env, rpc: Rpc, id: string): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  await rpc.call(threadDef.deleteThread, { id });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  const k = threadKeys(NS, id);
+  if ((await env.redis.exists(k.meta, k.order, k.bodies)) !== 0) throw new Error(`DeleteThread ${id}: keys remain`);
+  return ms;
+}
+
+async function measureDelete(env: Env): Promise<DeleteResult> {
+  const rpc = new Rpc(env.grpcPort, env.token);
+  await rpc.ready();
+  const small: number[] = [];
+  const big: number[] = [];
+  // Warm the path once.
+  await timeDelete(env, rpc, await createThread(rpc, 'delete warm-up'));
+  for (let round = 0; round < DELETE_ROUNDS; round++) {
+    const bigId = await createThread(rpc, `delete ${BIG}`);
+    const t0 = Date.now();
+    await fillThread(env.redis, NS, bigId, BIG, AUTHOR, TEXT);
+    log(`  filled a thread with ${BIG.toLocaleString('en')} messages in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    if ((await env.redis.zcard(threadKeys(NS, bigId).order)) !== BIG) throw new Error('fill: wrong count');
+    const smallIds: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const id = await createThread(rpc, 'delete 10');
+      await postMessages(rpc, id, 10);
+      smallIds.push(id);
+    }
+    await sleep(1000);
+    for (const id of smallIds.slice(0, 2)) small.push(await timeDelete(env, rpc, id));
+    big.push(await timeDelete(env, rpc, bigId));
+    small.push(await timeDelete(env, rpc, smallIds[2]));
+    await waitLazyFree(env.redis);
+  }
+  rpc.close();
+  return { smallMessages: 10, bigMessages: BIG, smallMs: small, bigMs: big, ratio: median(big) / median(small) };
+}
+
+// ---------------------------------------------------------------- report
+
+interface Machine {
+  nproc: number;
+  cpu: string;
+  node: string;
+  redis: string;
+  kernel: string;
+  h2load: string;
+  wrk: string;
+}
+
+function machine(redisVersion: string): Machine {
+  const v = (cmd: string, args: string[], re: RegExp) => {
+    try {
+      const out = execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      return re.exec(out)?.[1] ?? out.trim().split('\n')[0];
+    } catch (e) {
+      const out = String((e as { stdout?: string }).stdout ?? '') + String((e as { stderr?: string }).stderr ?? '');
+      return re.exec(out)?.[1] ?? '?';
+    }
+  };
+  return {
+    nproc: availableParallelism(),
+    cpu: cpus()[0]?.model ?? '?',
+    node: process.version,
+    redis: redisVersion,
+    kernel: release(),
+    h2load: v('h2load', ['--version'], /nghttp2\/(\S+)/),
+    wrk: v('wrk', ['-v'], /wrk (\S+)/),
+  };
+}
+
+interface Verdict {
+  target: string;
+  value: string;
+  met: boolean;
+}
+
+function verdicts(cases: CaseResult[], mem?: MemoryResult, del?: DeleteResult): Verdict[] {
+  const out: Verdict[] = [];
+  const find = (name: string, inFlight: number) => cases.find((c) => c.name === name && c.inFlight === inFlight);
+  const ratio = (c: CaseResult | undefined, role: Target['role']) => {
+    const s = c?.targets.find((t) => t.role === 'service');
+    const f = c?.targets.find((t) => t.role === role);
+    return s && f ? s.rps / f.rps : NaN;
+  };
+  const cm = find('gRPC CreateMessage', 64);
+  if (cm) {
+    const r = ratio(cm, 'storage');
+    out.push({ target: 'gRPC CreateMessage, 64 in flight ≥ 0.75 × storage floor', value: fmtRatio(r), met: r >= 0.75 });
+  }
+  const lm = find('gRPC ListMessages', 64);
+  if (lm) {
+    const r = ratio(lm, 'storage');
+    out.push({ target: 'gRPC ListMessages (25 of 100,000), 64 in flight ≥ 0.6 × bare server doing the same reads', value: fmtRatio(r), met: r >= 0.6 });
+  }
+  const gm = find('gateway CreateMessage', 64);
+  if (gm) {
+    const r = ratio(gm, 'hop');
+    out.push({ target: 'gateway CreateMessage, 64 in flight ≥ 0.8 × gateway floor', value: fmtRatio(r), met: r >= 0.8 });
+  }
+  const c1 = find('gRPC CreateMessage', 1);
+  if (c1) {
+    const p99 = c1.targets.find((t) => t.role === 'service')!.p99;
+    out.push({ target: 'gRPC CreateMessage unloaded (1 in flight) p99 < 1 ms', value: `${fmtMs(p99)} ms`, met: p99 < 1 });
+  }
+  if (mem) out.push({ target: 'Redis memory per message ≤ 1.6 × raw JSON', value: `${mem.bytesPerMessage.toFixed(0)} B / ${mem.rawJsonBytes} B = ${mem.ratio.toFixed(2)}`, met: mem.ratio <= 1.6 });
+  if (del) out.push({ target: 'DeleteThread of 1,000,000 messages ≤ 2 × of 10', value: `${fmtMs(median(del.bigMs))} ms / ${fmtMs(median(del.smallMs))} ms = ${del.ratio.toFixed(2)}`, met: del.ratio <= 2 });
+  return out;
+}
+
+function table(cases: CaseResult[]): string {
+  const lines = [
+    '| case | in flight | target | throughput req/s, median [min–max] | p50 ms | p99 ms | service ÷ this | server CPU µs/req |',
+    '| --- | ---: | --- | --- | ---: | ---: | ---: | ---: |',
+  ];
+  for (const c of cases) {
+    const svc = c.targets.find((t) => t.role === 'service')!;
+    for (const t of c.targets) {
+      const isSvc = t.role === 'service';
+      lines.push(
+        `| ${isSvc ? `**${c.name}**` : ''} | ${isSvc ? c.inFlight : ''} | ${isSvc ? `**${t.label}**` : t.label} | ${fmtRate(t.rps)} [${fmtRate(t.rpsMin)}–${fmtRate(t.rpsMax)}] | ${fmtMs(t.p50)} | ${fmtMs(t.p99)} | ${isSvc ? '' : fmtRatio(svc.rps / t.rps)} | ${t.cpuUs.toFixed(0)}${t.foreign > MAX_FOREIGN ? ' †' : ''} |`,
+      );
+    }
+  }
+  return lines.join('\n');
+}
+
+function report(m: Machine, cases: CaseResult[], mem: MemoryResult | undefined, del: DeleteResult | undefined, elapsedS: number): string {
+  const parts: string[] = [];
+  parts.push(
+    `Run ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC: ${m.nproc} CPUs (${m.cpu}), Node ${m.node}, Redis ${m.redis}, h2load ${m.h2load}, wrk ${m.wrk}, Linux ${m.kernel}. ` +
+      `${RUNS} runs of ${SECONDS} s per target after a ${WARMUP} s warm-up, targets interleaved; ${(elapsedS / 60).toFixed(1)} min in all.`,
+  );
+  parts.push('', table(cases));
+  if (cases.some((c) => c.targets.some((t) => t.foreign > MAX_FOREIGN))) {
+    parts.push('', `† other processes on the machine used more than ${MAX_FOREIGN} CPUs during a counted run (after two retries): that row is disturbed.`);
+  }
+  parts.push(
+    '',
+    'Server CPU µs/req: CPU time of the processes that answer (service + redis; gateway + service + redis; the floor and, for storage, redis) per request, from /proc.',
+  );
+  if (mem) {
+    parts.push(
+      '',
+      `Memory: ${mem.messages.toLocaleString('en')} CreateMessage calls (100-byte text) into one thread: used_memory grew ${(mem.usedMemoryDelta / 1e6).toFixed(1)} MB, ` +
+        `${mem.bytesPerMessage.toFixed(0)} B per message; the message's JSON as the gateway returns it is ${mem.rawJsonBytes} B → ${mem.ratio.toFixed(2)} ×. ` +
+        `By key (MEMORY USAGE, per message): ${Object.entries(mem.perKey)
+          .map(([k, v]) => `${k} ${v.toFixed(0)} B`)
+          .join(', ')}.`,
+    );
+  }
+  if (del) {
+    parts.push(
+      '',
+      `DeleteThread through the API: ${del.bigMessages.toLocaleString('en')} messages ${fmtMs(median(del.bigMs))} ms median [${fmtMs(min(del.bigMs))}–${fmtMs(max(del.bigMs))}] (${del.bigMs.length} runs); ` +
+        `${del.smallMessages} messages ${fmtMs(median(del.smallMs))} ms [${fmtMs(min(del.smallMs))}–${fmtMs(max(del.smallMs))}] (${del.smallMs.length} runs) → ${del.ratio.toFixed(2)} ×.`,
+    );
+  }
+  const v = verdicts(cases, mem, del);
+  if (v.length) {
+    parts.push('', '| target | measured | met |', '| --- | --- | --- |');
+    for (const x of v) parts.push(`| ${x.target} | ${x.value} | ${x.met ? 'yes' : '**no**'} |`);
+  }
+  return parts.join('\n') + '\n';
+}
+
+// ---------------------------------------------------------------- main
+
+async function main(): Promise<void> {
+  installCleanup();
+  const started = Date.now();
+  need('h2load', 'nghttp2-client');
+  need('wrk', 'wrk');
+  need('redis-server', 'redis-server');
+  for (const f of [join(DIST, 'src', 'main.js'), join(DIST, 'gateway', 'main.js')]) {
+    try {
+      execFileSync('test', ['-f', f]);
+    } catch {
+      throw new Error(`${f} is missing: run make build first`);
+    }
+  }
+  if (CPU_PROF) mkdirSync(CPU_PROF, { recursive: true });
+  log(`starting redis-server, service, gateway and floors (${QUICK ? 'quick: ' : ''}${RUNS} × ${SECONDS} s per target, ${WARMUP} s warm-up)`);
+  const env = await startAll();
+  let failed: unknown;
+  try {
+    const rpc = new Rpc(env.grpcPort, env.token);
+    await rpc.ready();
+    const redisVersion = /redis_version:(\S+)/.exec(await env.redis.info('server'))?.[1] ?? '?';
+    const m = machine(redisVersion);
+
+    // Fixture: a thread to write into, a thread of 100,000 to page, 10 threads of 100 for RecentMessages.
+    const createThreadId = await createThread(rpc, 'bench create');
+    const listThreadId = await createThread(rpc, 'bench list');
+    const recentThreadIds: string[] = [];
+    for (let i = 0; i < RECENT_THREADS; i++) recentThreadIds.push(await createThread(rpc, `bench recent ${i}`));
+    for (const id of recentThreadIds) await postMessages(rpc, id, 100);
+    await postMessages(rpc, createThreadId, 10);
+    const fixture: Fixture = { createThreadId, listThreadId, recentThreadIds };
+
+    let mem: MemoryResult | undefined;
+    if (process.env.BENCH_SKIP_MEMORY !== '1') {
+      log(`memory: ${MEMORY_MESSAGES.toLocaleString('en')} CreateMessage calls into the ListMessages thread`);
+      mem = await measureMemory(env, listThreadId);
+      log(`  ${mem.bytesPerMessage.toFixed(0)} B per message, raw JSON ${mem.rawJsonBytes} B (${mem.ratio.toFixed(2)} ×); filled at ${fmtRate(mem.fillRps)}/s`);
+    } else {
+      await fillThread(env.redis, NS, listThreadId, MEMORY_MESSAGES, AUTHOR, TEXT);
+    }
+
+    const cases = await buildCases(env, fixture);
+    const results: CaseResult[] = [];
+    for (const c of cases) {
+      log(`${c.name}, ${c.inFlight} in flight`);
+      const r = await runCase(env, c);
+      results.push(r);
+      const svc = r.targets[0];
+      log(
+        '  ' +
+          r.targets
+            .map((t) => `${t.role} ${fmtRate(t.rps)}/s p50 ${fmtMs(t.p50)} p99 ${fmtMs(t.p99)} ${t.cpuUs.toFixed(0)} µs${t === svc ? '' : ` (${fmtRatio(svc.rps / t.rps)})`}`)
+            .join(' | '),
+      );
+    }
+
+    let del: DeleteResult | undefined;
+    if (process.env.BENCH_SKIP_DELETE !== '1') {
+      log(`DeleteThread: ${BIG.toLocaleString('en')} messages against 10`);
+      del = await measureDelete(env);
+      log(`  ${fmtMs(median(del.bigMs))} ms against ${fmtMs(median(del.smallMs))} ms (${del.ratio.toFixed(2)} ×)`);
+    }
+    rpc.close();
+
+    const text = report(m, results, mem, del, (Date.now() - started) / 1000);
+    process.stdout.write('\n' + text);
+    mkdirSync(OUT, { recursive: true });
+    writeFileSync(join(OUT, 'last-run.md'), text);
+    writeFileSync(join(OUT, 'last-run.json'), JSON.stringify({ machine: m, settings: { QUICK, SECONDS, WARMUP, RUNS }, cases: results, memory: mem, delete: del }, null, 2));
+    log(`written to ${join(OUT, 'last-run.md')} and last-run.json`);
+  } catch (e) {
+    failed = e;
+  } finally {
+    env.redis.disconnect();
+    // The servers first (the service and the floors use Redis), Redis last.
+    for (const k of ['gateway', 'expressHop', 'expressFixed', 'bareStorage', 'bareFixed', 'service', 'redis']) await stop(env.procs[k]);
+    await stopAll();
+    cleanupLoadFiles();
+    rmSync(env.dir, { recursive: true, force: true });
+  }
+  if (failed) throw failed;
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    void stopAll().finally(() => process.exit(1));
+  },
+);
