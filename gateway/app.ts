@@ -17,6 +17,7 @@ import type { Logger } from '../src/log';
 import { errorFromStatus, httpError, writeError, type HttpError } from './errors';
 import { HeaderError, metadataOf, REQUEST_ID_HEADER, requestIdOf, timeoutMsOf } from './headers';
 import { requestFromJson, responseToJson, JsonInputError } from './json';
+import { httpInFlight, httpLatency, httpRequests } from './metrics';
 import { buildRoutes, loadRegistry, type Route, type RouteTable } from './routes';
 
 export interface GatewayOptions {
@@ -76,12 +77,20 @@ export function createGateway(opts: GatewayOptions): Gateway {
     res.locals.reqId = reqId;
     res.setHeader(REQUEST_ID_HEADER, reqId);
     inFlight++;
+    httpInFlight.inc();
     let done = false;
     const finish = () => {
       if (done) return;
       done = true;
       inFlight--;
+      httpInFlight.dec();
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      const labels = {
+        route: (res.locals.route as Route | undefined)?.httpPath ?? (req.path === HEALTHZ ? HEALTHZ : 'unmatched'),
+        status: String(res.statusCode),
+      };
+      httpRequests.inc(labels);
+      httpLatency.observe(labels, ms / 1e3);
       log.info({ reqId, method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
       if (inFlight === 0) {
         const waiting = idle;

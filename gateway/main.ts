@@ -8,6 +8,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createLogger } from '../src/log';
+import { serveMetrics } from '../src/metrics/serve';
+import { gatewayRegistry } from './metrics';
 import { createGateway } from './app';
 import { loadGatewaySettings } from './settings';
 
@@ -26,6 +28,7 @@ async function main(): Promise<void> {
 
   const server = createServer(gw.app);
 
+  let metrics: { server: Server; port: number } | undefined;
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -42,6 +45,7 @@ async function main(): Promise<void> {
     server.closeAllConnections();
     await closed;
     gw.close();
+    metrics?.server.close();
     log.info('stopped');
     // Nothing is left to keep the process alive: let it end by itself, so the
     // asynchronous log writes finish in order; exit anyway if something lingers.
@@ -52,6 +56,8 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
 
+  metrics = await serveMetrics(gatewayRegistry, s.host, s.metricsPort);
+  log.info({ port: metrics.port }, 'metrics at /metrics');
   const port = await listen(server, s.httpPort, s.host);
   if (stopping) {
     server.close();

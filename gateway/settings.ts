@@ -20,6 +20,8 @@ const schema = z.object({
   GATEWAY_BODY_LIMIT_BYTES: z.coerce.number().int().positive().max(MAX_BODY_LIMIT_BYTES).default(DEFAULT_BODY_LIMIT_BYTES),
   /** The deadline of a call whose request has no deadline header. */
   GATEWAY_DEADLINE_MS: z.coerce.number().int().positive().max(MAX_DEADLINE_MS).default(DEFAULT_DEADLINE_MS),
+  /** Prometheus /metrics of the gateway (0: any free port, logged). */
+  GATEWAY_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9465),
 });
 
 export interface GatewaySettings {
@@ -30,6 +32,7 @@ export interface GatewaySettings {
   shutdownTimeoutMs: number;
   bodyLimitBytes: number;
   deadlineMs: number;
+  metricsPort: number;
   /** Largest gRPC response the gateway accepts: what the service may send (GRPC_MAX_SEND_BYTES). */
   maxResponseBytes: number;
 }
@@ -50,6 +53,7 @@ export function loadGatewaySettings(env: NodeJS.ProcessEnv = process.env): Gatew
     shutdownTimeoutMs: cfg.shutdownTimeoutMs,
     bodyLimitBytes: parsed.data.GATEWAY_BODY_LIMIT_BYTES,
     deadlineMs: parsed.data.GATEWAY_DEADLINE_MS,
+    metricsPort: parsed.data.GATEWAY_METRICS_PORT,
     maxResponseBytes: cfg.grpcMaxSendBytes,
   });
 }

@@ -11,7 +11,8 @@ import { Containers } from './core/containers';
 import { Throttle } from './core/throttle';
 import { KeyRing, loadOrCreateDefaultKey, parseApiKeys } from './auth/api-keys';
 import { createLogger, type Logger } from './log';
-import { serveMetrics } from './metrics';
+import { serveMetrics } from './metrics/serve';
+import { registry } from './metrics/service';
 import { bind, buildServer, SERVICE_NAMES } from './server';
 import { startEmbeddedRedis, type EmbeddedRedis } from './store/embedded';
 import { RedisStore } from './store/redis-store';
@@ -62,7 +63,7 @@ async function main(): Promise<void> {
     keys: loadKeys(cfg.apiKeys, cfg.dataDir, log),
   });
   if (stopping) return;
-  const metrics = await serveMetrics(cfg.host, cfg.metricsPort);
+  const metrics = await serveMetrics(registry, cfg.host, cfg.metricsPort);
   stoppers.push(() => new Promise<void>((done) => metrics.server.close(() => done())));
   log.info({ port: metrics.port }, 'metrics at /metrics');
   const port = await bind(server, `${cfg.host}:${cfg.grpcPort}`);

@@ -6,7 +6,7 @@
 import { status, type handleUnaryCall, type ServerUnaryCall } from '@grpc/grpc-js';
 import { AppError } from '../core/errors';
 import type { Logger } from '../log';
-import { grpcCalls, grpcInFlight, grpcLatency } from '../metrics';
+import { grpcCalls, grpcInFlight, grpcLatency } from '../metrics/service';
 import { toServiceError } from './status';
 
 /** What a handler knows about its call beyond the request. */

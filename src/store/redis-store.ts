@@ -18,7 +18,7 @@ import type {
   RateScope,
 } from '../core/model';
 import { chatSetKey, containerKeys, groupKeys, namespaceRateKey } from './keys';
-import { storeLatency } from '../metrics';
+import { storeLatency } from '../metrics/service';
 import { isUnreachable } from './redis-errors';
 import { defineScripts, type MetaReply, type ScriptedRedis } from './scripts';
 

@@ -45,6 +45,16 @@ it('logs "gateway listening" with the real port as a JSON line, and serves healt
   expect(((await r.json()) as { thread: { topic: string } }).thread.topic).toBe('from the process');
   // Tokens never reach the log.
   expect(g.lines.join('\n')).not.toContain(TEST_TOKEN);
+
+  // The gateway's own Prometheus metrics, on their own port.
+  const metricsPort = (JSON.parse(g.lines.find((l) => l.includes('metrics at /metrics'))!) as { port: number }).port;
+  await fetch(`${g.url}/no/such/path`, { method: 'POST' });
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  expect(text).toContain('parley_gateway_http_requests_total{route="/threads/Threads/CreateThread",status="200"} 1');
+  expect(text).toContain('parley_gateway_http_requests_total{route="unmatched",status="404"} 1');
+  expect(text).toMatch(/parley_gateway_http_request_seconds_count\{route="\/healthz",status="200"\} 1/);
+  expect(text).toContain('parley_gateway_http_requests_in_flight');
+  expect(text).toContain('parley_gateway_nodejs_heap_size_used_bytes');
 });
 
 it('SIGTERM drains: the in-flight request finishes with 200, new ones are refused, then exit 0', async () => {

@@ -107,7 +107,7 @@ export interface SpawnedGateway {
 export async function spawnGateway(env: Record<string, string>): Promise<SpawnedGateway> {
   if (!existsSync(GATEWAY_MAIN)) throw new Error(`${GATEWAY_MAIN} is missing: run \`npm run build\` first`);
   const child = spawn(process.execPath, [GATEWAY_MAIN], {
-    env: { ...process.env, HOST: '127.0.0.1', HTTP_PORT: '0', LOG_LEVEL: 'info', ...env },
+    env: { ...process.env, HOST: '127.0.0.1', HTTP_PORT: '0', GATEWAY_METRICS_PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];

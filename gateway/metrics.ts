@@ -1,0 +1,32 @@
+/**
+ * The gateway's own Prometheus metrics: requests by route and HTTP status
+ * with their latency, requests in flight, and Node's process metrics.
+ * Served on GATEWAY_METRICS_PORT at /metrics. Unknown paths share the label
+ * "unmatched", so a scanner cannot blow up the label set.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { LATENCY_BUCKETS } from '../src/metrics/serve';
+
+export const gatewayRegistry = new Registry();
+collectDefaultMetrics({ register: gatewayRegistry, prefix: 'parley_gateway_' });
+
+export const httpRequests = new Counter({
+  name: 'parley_gateway_http_requests_total',
+  help: 'HTTP requests answered, by route and status',
+  labelNames: ['route', 'status'] as const,
+  registers: [gatewayRegistry],
+});
+
+export const httpLatency = new Histogram({
+  name: 'parley_gateway_http_request_seconds',
+  help: 'HTTP request latency, by route and status',
+  labelNames: ['route', 'status'] as const,
+  buckets: LATENCY_BUCKETS,
+  registers: [gatewayRegistry],
+});
+
+export const httpInFlight = new Gauge({
+  name: 'parley_gateway_http_requests_in_flight',
+  help: 'HTTP requests being answered now',
+  registers: [gatewayRegistry],
+});

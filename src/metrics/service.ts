@@ -1,0 +1,41 @@
+/**
+ * The service's Prometheus metrics (prom-client): calls by method and status
+ * code with their latency, calls in flight, and the latency of each store
+ * operation (one or a few Redis round trips), plus Node's process metrics
+ * (heap, event loop lag). Served on METRICS_PORT at /metrics (./serve.ts).
+ */
+import { LATENCY_BUCKETS } from './serve';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+export const registry = new Registry();
+collectDefaultMetrics({ register: registry, prefix: 'parley_' });
+
+
+export const grpcCalls = new Counter({
+  name: 'parley_grpc_calls_total',
+  help: 'gRPC calls handled, by method and status code',
+  labelNames: ['method', 'code'] as const,
+  registers: [registry],
+});
+
+export const grpcLatency = new Histogram({
+  name: 'parley_grpc_call_seconds',
+  help: 'gRPC call latency, by method and status code',
+  labelNames: ['method', 'code'] as const,
+  buckets: LATENCY_BUCKETS,
+  registers: [registry],
+});
+
+export const grpcInFlight = new Gauge({
+  name: 'parley_grpc_calls_in_flight',
+  help: 'gRPC calls being handled now',
+  registers: [registry],
+});
+
+export const storeLatency = new Histogram({
+  name: 'parley_redis_op_seconds',
+  help: 'Latency of store operations against Redis, by operation and outcome',
+  labelNames: ['op', 'outcome'] as const,
+  buckets: LATENCY_BUCKETS,
+  registers: [registry],
+});
