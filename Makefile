@@ -3,13 +3,14 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NPM := npm
 
-.PHONY: help deps redis gen build start test bench docker clean
+.PHONY: help deps redis gen build start test test-soak bench docker clean
 
 help:
 	@echo "make start   install, build, and run the service (gRPC :50051) and gateway (HTTP :8080)"
 	@echo "make test    install, build, type-check and run every test against a real redis-server"
 	@echo "make gen     regenerate src/gen from proto/ (buf + ts-proto)"
 	@echo "make build   gen + compile to dist/"
+	@echo "make test-soak  the bounded soak test for SOAK_SECONDS (default 180)"
 	@echo "make bench   run the benchmarks (bench/README.md)"
 
 node_modules/.installed: package.json package-lock.json
@@ -36,6 +37,10 @@ start: build redis
 test: build redis
 	$(NPM) run --silent typecheck
 	npx jest
+
+# The soak test alone, longer (SOAK_SECONDS, default 180; `make test` runs it for 10 s).
+test-soak: build redis
+	SOAK_SECONDS=$${SOAK_SECONDS:-180} npx jest test/soak
 
 bench: build redis
 	node dist/bench/run.js
