@@ -1,24 +1,14 @@
 import { status } from '@grpc/grpc-js';
-import { startRedis, type TestRedis } from '../helpers/redis';
-import { startService, TEST_TOKEN, type TestService } from '../helpers/service';
+import { TEST_TOKEN } from '../helpers/service';
 import { clients, failure } from '../helpers/grpc';
+import { useStack } from '../helpers/stack';
 
-let redis: TestRedis;
-let svc: TestService;
-
-beforeAll(async () => {
-  redis = await startRedis();
-  svc = await startService(redis.url);
-});
-afterAll(async () => {
-  await svc?.stop();
-  await redis?.stop();
-});
+const s = useStack();
 
 describe('CreateChat', () => {
   it('creates a chat with sorted user ids and an int64 nanosecond created_at', async () => {
     const before = BigInt(Date.now()) * 1_000_000n;
-    const { chat } = await svc.chats.createChat({ userIds: ['zoe', 'adam', 'mia'] });
+    const { chat } = await s.svc.chats.createChat({ userIds: ['zoe', 'adam', 'mia'] });
     expect(chat!.userIds).toEqual(['adam', 'mia', 'zoe']);
     expect(chat!.createdAt).toMatch(/^\d{19}$/);
     const created = BigInt(chat!.createdAt);
@@ -27,17 +17,17 @@ describe('CreateChat', () => {
   });
 
   it('the same set in any order gets the same chat', async () => {
-    const a = (await svc.chats.createChat({ userIds: ['u1', 'u2', 'u3'] })).chat;
-    const b = (await svc.chats.createChat({ userIds: ['u3', 'u1', 'u2'] })).chat;
-    const c = (await svc.chats.createChat({ userIds: ['u2', 'u3', 'u1', 'u1'] })).chat;
+    const a = (await s.svc.chats.createChat({ userIds: ['u1', 'u2', 'u3'] })).chat;
+    const b = (await s.svc.chats.createChat({ userIds: ['u3', 'u1', 'u2'] })).chat;
+    const c = (await s.svc.chats.createChat({ userIds: ['u2', 'u3', 'u1', 'u1'] })).chat;
     expect(b).toEqual(a);
     expect(c).toEqual(a);
-    const other = (await svc.chats.createChat({ userIds: ['u1', 'u2'] })).chat;
+    const other = (await s.svc.chats.createChat({ userIds: ['u1', 'u2'] })).chat;
     expect(other!.id).not.toBe(a!.id);
   });
 
   it('50 racing CreateChat calls from several connections, in different orders, make one chat', async () => {
-    const conns = Array.from({ length: 5 }, () => clients(svc.address, TEST_TOKEN));
+    const conns = Array.from({ length: 5 }, () => clients(s.svc.address, TEST_TOKEN));
     const users = ['r1', 'r2', 'r3', 'r4'];
     const results = await Promise.all(
       Array.from({ length: 50 }, (_, i) => {
@@ -71,18 +61,18 @@ describe('CreateChat', () => {
       ['1:a1:b', 'c'],
     ];
     const chats = [];
-    for (const s of sets) chats.push((await svc.chats.createChat({ userIds: s })).chat!);
+    for (const set of sets) chats.push((await s.svc.chats.createChat({ userIds: set })).chat!);
     expect(new Set(chats.map((c) => c.id)).size).toBe(sets.length);
     chats.forEach((c, i) => expect(c.userIds).toEqual([...new Set(sets[i])].sort()));
   });
 
   it('a given id that exists returns that chat; a new given id is used', async () => {
-    const made = (await svc.chats.createChat({ userIds: ['g1', 'g2'], id: 'my-chat' })).chat!;
+    const made = (await s.svc.chats.createChat({ userIds: ['g1', 'g2'], id: 'my-chat' })).chat!;
     expect(made.id).toBe('my-chat');
-    expect((await svc.chats.createChat({ userIds: ['g2', 'g1'] })).chat).toEqual(made);
-    expect((await svc.chats.createChat({ id: 'my-chat', userIds: ['x', 'y'] })).chat).toEqual(made);
+    expect((await s.svc.chats.createChat({ userIds: ['g2', 'g1'] })).chat).toEqual(made);
+    expect((await s.svc.chats.createChat({ id: 'my-chat', userIds: ['x', 'y'] })).chat).toEqual(made);
     // The set already has a chat: another given id gets that chat.
-    expect((await svc.chats.createChat({ id: 'another', userIds: ['g1', 'g2'] })).chat).toEqual(made);
+    expect((await s.svc.chats.createChat({ id: 'another', userIds: ['g1', 'g2'] })).chat).toEqual(made);
   });
 
   it.each([
@@ -93,33 +83,33 @@ describe('CreateChat', () => {
     ['101 users', { userIds: Array.from({ length: 101 }, (_, i) => `u${i}`) }, 'TOO_MANY_IDS'],
     ['a user id over 256 bytes', { userIds: ['a', 'b'.repeat(257)] }, 'FIELD_TOO_LONG'],
   ] as const)('refuses %s', async (_l, req, reason) => {
-    expect(await failure(svc.chats.createChat(req as { userIds: string[] }))).toMatchObject({ code: status.INVALID_ARGUMENT, reason });
+    expect(await failure(s.svc.chats.createChat(req as { userIds: string[] }))).toMatchObject({ code: status.INVALID_ARGUMENT, reason });
   });
 });
 
 describe('SendMessage / ListMessages', () => {
   it('sends and lists, newest first by default, with exact int64 sent_at', async () => {
-    const { chat } = await svc.chats.createChat({ userIds: ['s1', 's2'] });
+    const { chat } = await s.svc.chats.createChat({ userIds: ['s1', 's2'] });
     const sent = [];
     for (let i = 0; i < 5; i++) {
-      sent.push((await svc.chats.sendMessage({ chatId: chat!.id, authorId: i % 2 ? 's1' : 's2', text: `hi ${i}` })).message!);
+      sent.push((await s.svc.chats.sendMessage({ chatId: chat!.id, authorId: i % 2 ? 's1' : 's2', text: `hi ${i}` })).message!);
     }
     for (const m of sent) expect(m.sentAt).toMatch(/^\d{19}$/);
     for (let i = 1; i < sent.length; i++) expect(BigInt(sent[i].sentAt) > BigInt(sent[i - 1].sentAt)).toBe(true);
-    const list = (await svc.chats.listMessages({ chatId: chat!.id })).messages;
+    const list = (await s.svc.chats.listMessages({ chatId: chat!.id })).messages;
     expect(list).toEqual([...sent].reverse());
     expect(list[0]).toMatchObject({ chatId: chat!.id, text: 'hi 4', seq: '5' });
-    const asc = (await svc.chats.listMessages({ chatId: chat!.id, order: 'asc', limit: '2', offset: '1' })).messages;
+    const asc = (await s.svc.chats.listMessages({ chatId: chat!.id, order: 'asc', limit: '2', offset: '1' })).messages;
     expect(asc).toEqual(sent.slice(1, 3));
   });
 
   it('a client id is idempotent under 50 concurrent retries', async () => {
-    const { chat } = await svc.chats.createChat({ userIds: ['i1', 'i2'] });
+    const { chat } = await s.svc.chats.createChat({ userIds: ['i1', 'i2'] });
     const results = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => svc.chats.sendMessage({ chatId: chat!.id, id: 'same', authorId: 'i1', text: `${i}` })),
+      Array.from({ length: 50 }, (_, i) => s.svc.chats.sendMessage({ chatId: chat!.id, id: 'same', authorId: 'i1', text: `${i}` })),
     );
     expect(new Set(results.map((r) => JSON.stringify(r.message))).size).toBe(1);
-    expect((await svc.chats.listMessages({ chatId: chat!.id })).messages).toHaveLength(1);
+    expect((await s.svc.chats.listMessages({ chatId: chat!.id })).messages).toHaveLength(1);
   });
 
   it.each([
@@ -131,7 +121,7 @@ describe('SendMessage / ListMessages', () => {
     ['listMessages', { chatId: 'absent' }, 'NOT_FOUND', status.NOT_FOUND],
     ['listMessages', { chatId: 'c', order: 'up' }, 'INVALID_ARGUMENT', status.INVALID_ARGUMENT],
   ] as const)('%s %j fails with %s', async (method, req, reason, code) => {
-    const call = (svc.chats as unknown as Record<string, (r: object) => Promise<unknown>>)[method](req);
+    const call = (s.svc.chats as unknown as Record<string, (r: object) => Promise<unknown>>)[method](req);
     expect(await failure(call)).toMatchObject({ code, reason });
   });
 });

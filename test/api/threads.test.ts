@@ -1,48 +1,37 @@
 import { status } from '@grpc/grpc-js';
-import { startRedis, type TestRedis } from '../helpers/redis';
-import { startService, type TestService } from '../helpers/service';
+import { useStack } from '../helpers/stack';
 import { failure } from '../helpers/grpc';
 
-let redis: TestRedis;
-let svc: TestService;
-
-beforeAll(async () => {
-  redis = await startRedis();
-  svc = await startService(redis.url);
-});
-afterAll(async () => {
-  await svc?.stop();
-  await redis?.stop();
-});
+const s = useStack();
 
 const RFC3339_NANOS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/;
 
 describe('CreateThread / ReadThread / UpdateThread', () => {
   it('creates a thread with an id and an RFC 3339 created_at, and reads it back', async () => {
-    const { thread } = await svc.threads.createThread({ groupId: 'g1', topic: 'hello' });
+    const { thread } = await s.svc.threads.createThread({ groupId: 'g1', topic: 'hello' });
     expect(thread).toMatchObject({ groupId: 'g1', topic: 'hello' });
     expect(thread!.id).toMatch(/^[0-9a-f-]{36}$/);
     expect(thread!.createdAt).toMatch(RFC3339_NANOS);
-    const read = await svc.threads.readThread({ id: thread!.id });
+    const read = await s.svc.threads.readThread({ id: thread!.id });
     expect(read.thread).toEqual(thread);
-    expect((await svc.threads.readThread({ id: thread!.id, groupId: 'g1' })).thread).toEqual(thread);
+    expect((await s.svc.threads.readThread({ id: thread!.id, groupId: 'g1' })).thread).toEqual(thread);
   });
 
   it('ReadThread with another group_id is NOT_FOUND, as is an absent id', async () => {
-    const { thread } = await svc.threads.createThread({ groupId: 'g2', topic: 't' });
-    expect(await failure(svc.threads.readThread({ id: thread!.id, groupId: 'other' }))).toMatchObject({
+    const { thread } = await s.svc.threads.createThread({ groupId: 'g2', topic: 't' });
+    expect(await failure(s.svc.threads.readThread({ id: thread!.id, groupId: 'other' }))).toMatchObject({
       code: status.NOT_FOUND,
       reason: 'NOT_FOUND',
     });
-    expect(await failure(svc.threads.readThread({ id: 'absent' }))).toMatchObject({ code: status.NOT_FOUND, reason: 'NOT_FOUND' });
+    expect(await failure(s.svc.threads.readThread({ id: 'absent' }))).toMatchObject({ code: status.NOT_FOUND, reason: 'NOT_FOUND' });
   });
 
   it('UpdateThread changes the topic only and returns the thread', async () => {
-    const { thread } = await svc.threads.createThread({ groupId: 'g3', topic: 'before' });
-    const { thread: updated } = await svc.threads.updateThread({ id: thread!.id, topic: 'after' });
+    const { thread } = await s.svc.threads.createThread({ groupId: 'g3', topic: 'before' });
+    const { thread: updated } = await s.svc.threads.updateThread({ id: thread!.id, topic: 'after' });
     expect(updated).toEqual({ ...thread, topic: 'after' });
-    expect((await svc.threads.readThread({ id: thread!.id })).thread!.topic).toBe('after');
-    expect(await failure(svc.threads.updateThread({ id: 'absent', topic: 'x' }))).toMatchObject({ reason: 'NOT_FOUND' });
+    expect((await s.svc.threads.readThread({ id: thread!.id })).thread!.topic).toBe('after');
+    expect(await failure(s.svc.threads.updateThread({ id: 'absent', topic: 'x' }))).toMatchObject({ reason: 'NOT_FOUND' });
   });
 
   it.each([
@@ -60,7 +49,7 @@ describe('CreateThread / ReadThread / UpdateThread', () => {
     ['listMessages', {}, 'MISSING_THREAD_ID'],
     ['recentMessages', {}, 'MISSING_THREAD_IDS'],
   ] as const)('%s %j is INVALID_ARGUMENT %s', async (method, req, reason) => {
-    const call = (svc.threads as unknown as Record<string, (r: object) => Promise<unknown>>)[method](req);
+    const call = (s.svc.threads as unknown as Record<string, (r: object) => Promise<unknown>>)[method](req);
     expect(await failure(call)).toMatchObject({ code: status.INVALID_ARGUMENT, reason });
   });
 });
@@ -79,7 +68,7 @@ describe('limits', () => {
     ['101 thread ids', 'recentMessages', { threadIds: Array.from({ length: 101 }, (_, i) => `t${i}`) }, 'TOO_MANY_IDS', 'thread_ids'],
     ['limit_per_thread over 100', 'recentMessages', { threadIds: ['t'], limitPerThread: '101' }, 'INVALID_ARGUMENT', 'limit_per_thread'],
   ] as const)('%s: %s is %s naming the field', async (_label, method, req, reason, field) => {
-    const call = (svc.threads as unknown as Record<string, (r: object) => Promise<unknown>>)[method](req);
+    const call = (s.svc.threads as unknown as Record<string, (r: object) => Promise<unknown>>)[method](req);
     const f = await failure(call);
     expect(f).toMatchObject({ code: status.INVALID_ARGUMENT, reason });
     expect(f.details).toContain(field);
@@ -87,42 +76,42 @@ describe('limits', () => {
 
   it('checks required fields before anything else', async () => {
     // text is missing and id is over its limit: the missing field wins.
-    const f = await failure(svc.threads.createMessage({ authorId: 'a', threadId: 't', id: 'i'.repeat(300) }));
+    const f = await failure(s.svc.threads.createMessage({ authorId: 'a', threadId: 't', id: 'i'.repeat(300) }));
     expect(f.reason).toBe('MISSING_TEXT');
   });
 });
 
 describe('messages', () => {
   it('CreateMessage on an absent thread is NOT_FOUND and stores nothing', async () => {
-    expect(await failure(svc.threads.createMessage({ threadId: 'nope', authorId: 'a', text: 'x' }))).toMatchObject({
+    expect(await failure(s.svc.threads.createMessage({ threadId: 'nope', authorId: 'a', text: 'x' }))).toMatchObject({
       code: status.NOT_FOUND,
       reason: 'NOT_FOUND',
     });
-    expect(await failure(svc.threads.listMessages({ threadId: 'nope' }))).toMatchObject({ reason: 'NOT_FOUND' });
+    expect(await failure(s.svc.threads.listMessages({ threadId: 'nope' }))).toMatchObject({ reason: 'NOT_FOUND' });
   });
 
   it('lists newest first by default, 25 a page, with offset and order asc', async () => {
-    const { thread } = await svc.threads.createThread({ groupId: 'gm', topic: 't' });
+    const { thread } = await s.svc.threads.createThread({ groupId: 'gm', topic: 't' });
     const sent = [];
     for (let i = 0; i < 30; i++) {
-      sent.push((await svc.threads.createMessage({ threadId: thread!.id, authorId: `u${i % 3}`, text: `m${i}` })).message!);
+      sent.push((await s.svc.threads.createMessage({ threadId: thread!.id, authorId: `u${i % 3}`, text: `m${i}` })).message!);
     }
     expect(sent.map((m) => m.seq)).toEqual(sent.map((_, i) => String(i + 1)));
-    const byDefault = (await svc.threads.listMessages({ threadId: thread!.id })).messages;
+    const byDefault = (await s.svc.threads.listMessages({ threadId: thread!.id })).messages;
     expect(byDefault.map((m) => m.text)).toEqual(sent.slice(5).reverse().map((m) => m.text));
     expect(byDefault[0]).toEqual(sent[29]);
-    const asc = (await svc.threads.listMessages({ threadId: thread!.id, order: 'asc', limit: '10', offset: '5' })).messages;
+    const asc = (await s.svc.threads.listMessages({ threadId: thread!.id, order: 'asc', limit: '10', offset: '5' })).messages;
     expect(asc.map((m) => m.text)).toEqual(sent.slice(5, 15).map((m) => m.text));
-    const desc = (await svc.threads.listMessages({ threadId: thread!.id, limit: '3', offset: '28' })).messages;
+    const desc = (await s.svc.threads.listMessages({ threadId: thread!.id, limit: '3', offset: '28' })).messages;
     expect(desc.map((m) => m.text)).toEqual(['m1', 'm0']);
-    const beyond = (await svc.threads.listMessages({ threadId: thread!.id, offset: '30' })).messages;
+    const beyond = (await s.svc.threads.listMessages({ threadId: thread!.id, offset: '30' })).messages;
     expect(beyond).toEqual([]);
   });
 
   it('sent_at strictly increases with acceptance order', async () => {
-    const { thread } = await svc.threads.createThread({ groupId: 'gs', topic: 't' });
+    const { thread } = await s.svc.threads.createThread({ groupId: 'gs', topic: 't' });
     const sent = await Promise.all(
-      Array.from({ length: 200 }, (_, i) => svc.threads.createMessage({ threadId: thread!.id, authorId: 'a', text: `${i}` })),
+      Array.from({ length: 200 }, (_, i) => s.svc.threads.createMessage({ threadId: thread!.id, authorId: 'a', text: `${i}` })),
     );
     const bySeq = sent.map((r) => r.message!).sort((a, b) => Number(a.seq) - Number(b.seq));
     expect(bySeq.map((m) => m.seq)).toEqual(bySeq.map((_, i) => String(i + 1)));
@@ -130,18 +119,18 @@ describe('messages', () => {
   });
 
   it('a client id makes CreateMessage idempotent, also for 50 concurrent retries', async () => {
-    const { thread } = await svc.threads.createThread({ groupId: 'gi', topic: 't' });
+    const { thread } = await s.svc.threads.createThread({ groupId: 'gi', topic: 't' });
     const results = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
-        svc.threads.createMessage({ threadId: thread!.id, id: 'client-1', authorId: `a${i}`, text: `text ${i}` }),
+        s.svc.threads.createMessage({ threadId: thread!.id, id: 'client-1', authorId: `a${i}`, text: `text ${i}` }),
       ),
     );
     const first = results[0].message;
     for (const r of results) expect(r.message).toEqual(first);
-    const list = (await svc.threads.listMessages({ threadId: thread!.id })).messages;
+    const list = (await s.svc.threads.listMessages({ threadId: thread!.id })).messages;
     expect(list).toEqual([first]);
     // A later retry with another text returns the stored message unchanged.
-    const again = await svc.threads.createMessage({ threadId: thread!.id, id: 'client-1', authorId: 'z', text: 'changed' });
+    const again = await s.svc.threads.createMessage({ threadId: thread!.id, id: 'client-1', authorId: 'z', text: 'changed' });
     expect(again.message).toEqual(first);
   });
 });
@@ -149,43 +138,43 @@ describe('messages', () => {
 describe('ListThreads / DeleteThread / RecentMessages', () => {
   it('lists a group newest first, paged, and only that group', async () => {
     const made = [];
-    for (let i = 0; i < 5; i++) made.push((await svc.threads.createThread({ groupId: 'gl', topic: `t${i}` })).thread!);
-    await svc.threads.createThread({ groupId: 'gl-other', topic: 'x' });
-    const list = (await svc.threads.listThreads({ groupId: 'gl' })).threads;
+    for (let i = 0; i < 5; i++) made.push((await s.svc.threads.createThread({ groupId: 'gl', topic: `t${i}` })).thread!);
+    await s.svc.threads.createThread({ groupId: 'gl-other', topic: 'x' });
+    const list = (await s.svc.threads.listThreads({ groupId: 'gl' })).threads;
     expect(list).toEqual([...made].reverse());
-    expect((await svc.threads.listThreads({ groupId: 'gl', limit: '2', offset: '1' })).threads).toEqual([made[3], made[2]]);
-    expect((await svc.threads.listThreads({ groupId: 'gl', order: 'asc', limit: '2' })).threads).toEqual([made[0], made[1]]);
-    expect((await svc.threads.listThreads({ groupId: 'empty' })).threads).toEqual([]);
+    expect((await s.svc.threads.listThreads({ groupId: 'gl', limit: '2', offset: '1' })).threads).toEqual([made[3], made[2]]);
+    expect((await s.svc.threads.listThreads({ groupId: 'gl', order: 'asc', limit: '2' })).threads).toEqual([made[0], made[1]]);
+    expect((await s.svc.threads.listThreads({ groupId: 'empty' })).threads).toEqual([]);
   });
 
   it('DeleteThread removes the thread, its messages and its group entry; absent ids succeed', async () => {
-    const { thread } = await svc.threads.createThread({ groupId: 'gd', topic: 't' });
-    await svc.threads.createMessage({ threadId: thread!.id, authorId: 'a', text: 'x' });
-    expect(await svc.threads.deleteThread({ id: thread!.id })).toEqual({});
-    expect(await failure(svc.threads.readThread({ id: thread!.id }))).toMatchObject({ reason: 'NOT_FOUND' });
-    expect(await failure(svc.threads.listMessages({ threadId: thread!.id }))).toMatchObject({ reason: 'NOT_FOUND' });
-    expect(await failure(svc.threads.createMessage({ threadId: thread!.id, authorId: 'a', text: 'x' }))).toMatchObject({
+    const { thread } = await s.svc.threads.createThread({ groupId: 'gd', topic: 't' });
+    await s.svc.threads.createMessage({ threadId: thread!.id, authorId: 'a', text: 'x' });
+    expect(await s.svc.threads.deleteThread({ id: thread!.id })).toEqual({});
+    expect(await failure(s.svc.threads.readThread({ id: thread!.id }))).toMatchObject({ reason: 'NOT_FOUND' });
+    expect(await failure(s.svc.threads.listMessages({ threadId: thread!.id }))).toMatchObject({ reason: 'NOT_FOUND' });
+    expect(await failure(s.svc.threads.createMessage({ threadId: thread!.id, authorId: 'a', text: 'x' }))).toMatchObject({
       reason: 'NOT_FOUND',
     });
-    expect((await svc.threads.listThreads({ groupId: 'gd' })).threads).toEqual([]);
-    expect(await svc.threads.deleteThread({ id: thread!.id })).toEqual({});
-    expect(await svc.threads.deleteThread({ id: 'never-existed' })).toEqual({});
-    const raw = redis.client();
+    expect((await s.svc.threads.listThreads({ groupId: 'gd' })).threads).toEqual([]);
+    expect(await s.svc.threads.deleteThread({ id: thread!.id })).toEqual({});
+    expect(await s.svc.threads.deleteThread({ id: 'never-existed' })).toEqual({});
+    const raw = s.redis.client();
     expect(await raw.keys(`*${thread!.id}*`)).toEqual([]);
   });
 
   it('RecentMessages: latest N per listed thread, newest first, absent ids skipped', async () => {
-    const a = (await svc.threads.createThread({ groupId: 'gr', topic: 'a' })).thread!;
-    const b = (await svc.threads.createThread({ groupId: 'gr', topic: 'b' })).thread!;
+    const a = (await s.svc.threads.createThread({ groupId: 'gr', topic: 'a' })).thread!;
+    const b = (await s.svc.threads.createThread({ groupId: 'gr', topic: 'b' })).thread!;
     for (let i = 0; i < 4; i++) {
-      await svc.threads.createMessage({ threadId: a.id, authorId: 'u', text: `a${i}` });
-      await svc.threads.createMessage({ threadId: b.id, authorId: 'u', text: `b${i}` });
+      await s.svc.threads.createMessage({ threadId: a.id, authorId: 'u', text: `a${i}` });
+      await s.svc.threads.createMessage({ threadId: b.id, authorId: 'u', text: `b${i}` });
     }
-    const listed = await svc.threads.recentMessages({ threadIds: [a.id, 'absent', b.id], limitPerThread: '2' });
+    const listed = await s.svc.threads.recentMessages({ threadIds: [a.id, 'absent', b.id], limitPerThread: '2' });
     expect(listed.messages.map((m) => m.text)).toEqual(['a3', 'a2', 'b3', 'b2']);
-    const byGroup = await svc.threads.recentMessages({ groupId: 'gr', limitPerThread: '1' });
+    const byGroup = await s.svc.threads.recentMessages({ groupId: 'gr', limitPerThread: '1' });
     expect(byGroup.messages.map((m) => m.text)).toEqual(['b3', 'a3']);
-    const dflt = await svc.threads.recentMessages({ threadIds: [a.id] });
+    const dflt = await s.svc.threads.recentMessages({ threadIds: [a.id] });
     expect(dflt.messages).toHaveLength(4);
   });
 });

@@ -4,41 +4,30 @@
  * deadline the Redis command timeout answers UNAVAILABLE.
  */
 import { status } from '@grpc/grpc-js';
+import { useStack } from '../helpers/stack';
 import { failure } from '../helpers/grpc';
-import { startRedis, type TestRedis } from '../helpers/redis';
-import { startService, type TestService } from '../helpers/service';
 
-let redis: TestRedis;
-let svc: TestService;
-
-beforeAll(async () => {
-  redis = await startRedis();
-  svc = await startService(redis.url); // REDIS command timeout 2000 ms (test/helpers/service.ts)
-});
-afterAll(async () => {
-  await svc?.stop();
-  await redis?.stop();
-});
+const s = useStack({ commandTimeoutMs: 2000 });
 
 it('deadline passes while Redis is stalled: DEADLINE_EXCEEDED within the deadline; no deadline: UNAVAILABLE after the command timeout', async () => {
-  const { thread } = await svc.threads.createThread({ groupId: 'slow', topic: 't' });
-  await redis.client().client('PAUSE', 4000, 'ALL');
+  const { thread } = await s.svc.threads.createThread({ groupId: 'slow', topic: 't' });
+  await s.redis.client().client('PAUSE', 4000, 'ALL');
 
   let t0 = Date.now();
   const withDeadline = await failure(
-    svc.threads.createMessage({ threadId: thread!.id, authorId: 'a', text: 'x' }, undefined, { deadline: Date.now() + 300 }),
+    s.svc.threads.createMessage({ threadId: thread!.id, authorId: 'a', text: 'x' }, undefined, { deadline: Date.now() + 300 }),
   );
   expect(withDeadline.code).toBe(status.DEADLINE_EXCEEDED);
   expect(Date.now() - t0).toBeLessThan(800);
 
   t0 = Date.now();
-  const noDeadline = await failure(svc.threads.listMessages({ threadId: thread!.id }));
+  const noDeadline = await failure(s.svc.threads.listMessages({ threadId: thread!.id }));
   expect(noDeadline).toMatchObject({ code: status.UNAVAILABLE, reason: 'UNAVAILABLE' });
   // Auto-pipelining queues a command behind the batch in flight (the timed-out write above),
   // so a call waits at most twice REDIS_COMMAND_TIMEOUT_MS.
   expect(Date.now() - t0).toBeGreaterThanOrEqual(1500);
   expect(Date.now() - t0).toBeLessThan(2 * 2000 + 500);
 
-  await redis.client().client('UNPAUSE');
-  await expect(svc.threads.listMessages({ threadId: thread!.id })).resolves.toBeDefined();
+  await s.redis.client().client('UNPAUSE');
+  await expect(s.svc.threads.listMessages({ threadId: thread!.id })).resolves.toBeDefined();
 });

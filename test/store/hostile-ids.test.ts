@@ -1,18 +1,7 @@
-import { startRedis, type TestRedis } from '../helpers/redis';
-import { startService, type TestService } from '../helpers/service';
+import { useStack } from '../helpers/stack';
 import { failure } from '../helpers/grpc';
 
-let redis: TestRedis;
-let svc: TestService;
-
-beforeAll(async () => {
-  redis = await startRedis();
-  svc = await startService(redis.url);
-});
-afterAll(async () => {
-  await svc?.stop();
-  await redis?.stop();
-});
+const s = useStack();
 
 /** Ids built to collide with each other under naive key joining or glob matching. */
 const HOSTILE = [
@@ -45,21 +34,21 @@ const HOSTILE = [
 it('group ids that look alike list only their own threads', async () => {
   const groups = HOSTILE.filter((g) => g !== '');
   const made = new Map<string, string>();
-  for (const g of groups) made.set(g, (await svc.threads.createThread({ groupId: g, topic: `topic of ${g}` })).thread!.id);
+  for (const g of groups) made.set(g, (await s.svc.threads.createThread({ groupId: g, topic: `topic of ${g}` })).thread!.id);
   for (const g of groups) {
-    const list = (await svc.threads.listThreads({ groupId: g })).threads;
+    const list = (await s.svc.threads.listThreads({ groupId: g })).threads;
     expect(list.map((t) => t.id)).toEqual([made.get(g)]);
     expect(list[0].groupId).toBe(g);
-    const recent = await svc.threads.recentMessages({ groupId: g });
+    const recent = await s.svc.threads.recentMessages({ groupId: g });
     expect(recent.messages).toEqual([]);
   }
 });
 
 it('message client ids that look alike are separate messages in one thread', async () => {
-  const { thread } = await svc.threads.createThread({ groupId: 'hostile-msgs', topic: 't' });
+  const { thread } = await s.svc.threads.createThread({ groupId: 'hostile-msgs', topic: 't' });
   const ids = HOSTILE.filter((i) => i !== '');
-  for (const id of ids) await svc.threads.createMessage({ threadId: thread!.id, id, authorId: id, text: `text of ${id}` });
-  const list = (await svc.threads.listMessages({ threadId: thread!.id, order: 'asc', limit: '100' })).messages;
+  for (const id of ids) await s.svc.threads.createMessage({ threadId: thread!.id, id, authorId: id, text: `text of ${id}` });
+  const list = (await s.svc.threads.listMessages({ threadId: thread!.id, order: 'asc', limit: '100' })).messages;
   expect(list.map((m) => m.id)).toEqual(ids);
   list.forEach((m) => expect(m.text).toBe(`text of ${m.id}`));
 });
@@ -67,27 +56,27 @@ it('message client ids that look alike are separate messages in one thread', asy
 it('chat ids that look alike name separate chats', async () => {
   const ids = HOSTILE.filter((i) => i !== '');
   for (const [n, id] of ids.entries()) {
-    const { chat } = await svc.chats.createChat({ id, userIds: [`p${n}`, `q${n}`] });
+    const { chat } = await s.svc.chats.createChat({ id, userIds: [`p${n}`, `q${n}`] });
     expect(chat!.id).toBe(id);
   }
   for (const [n, id] of ids.entries()) {
-    const { chat } = await svc.chats.createChat({ id, userIds: ['someone', 'else'] });
+    const { chat } = await s.svc.chats.createChat({ id, userIds: ['someone', 'else'] });
     expect(chat!.userIds).toEqual([`p${n}`, `q${n}`]);
   }
 });
 
 it('reads, updates and deletes with hostile ids find nothing and touch nothing', async () => {
-  const victim = (await svc.threads.createThread({ groupId: 'victims', topic: 'keep me' })).thread!;
-  await svc.threads.createMessage({ threadId: victim.id, authorId: 'a', text: 'keep' });
-  const before = await redis.client().dbsize();
+  const victim = (await s.svc.threads.createThread({ groupId: 'victims', topic: 'keep me' })).thread!;
+  await s.svc.threads.createMessage({ threadId: victim.id, authorId: 'a', text: 'keep' });
+  const before = await s.redis.client().dbsize();
   const probes = [...HOSTILE.filter((i) => i !== ''), `${victim.id}}`, `{${victim.id}`, `${victim.id}:meta`, `${victim.id} `, `*${victim.id.slice(1)}`];
   for (const id of probes) {
-    expect(await failure(svc.threads.readThread({ id }))).toMatchObject({ reason: 'NOT_FOUND' });
-    expect(await failure(svc.threads.updateThread({ id, topic: 'x' }))).toMatchObject({ reason: 'NOT_FOUND' });
-    expect(await failure(svc.threads.createMessage({ threadId: id, authorId: 'a', text: 'x' }))).toMatchObject({ reason: 'NOT_FOUND' });
-    await svc.threads.deleteThread({ id });
+    expect(await failure(s.svc.threads.readThread({ id }))).toMatchObject({ reason: 'NOT_FOUND' });
+    expect(await failure(s.svc.threads.updateThread({ id, topic: 'x' }))).toMatchObject({ reason: 'NOT_FOUND' });
+    expect(await failure(s.svc.threads.createMessage({ threadId: id, authorId: 'a', text: 'x' }))).toMatchObject({ reason: 'NOT_FOUND' });
+    await s.svc.threads.deleteThread({ id });
   }
-  expect(await redis.client().dbsize()).toBe(before);
-  expect((await svc.threads.readThread({ id: victim.id })).thread).toEqual(victim);
-  expect((await svc.threads.listMessages({ threadId: victim.id })).messages.map((m) => m.text)).toEqual(['keep']);
+  expect(await s.redis.client().dbsize()).toBe(before);
+  expect((await s.svc.threads.readThread({ id: victim.id })).thread).toEqual(victim);
+  expect((await s.svc.threads.listMessages({ threadId: victim.id })).messages.map((m) => m.text)).toEqual(['keep']);
 });
