@@ -68,7 +68,7 @@ export async function h2load(t: H2Target, opts: { seconds?: number; requests?: n
     '-c', String(clients),
     '-m', String(streams),
     '-t', '1',
-    ...(opts.seconds !== undefined ? ['-D', `${opts.seconds}s`] : ['-n', String(opts.requests)]),
+    ...(opts.seconds !== undefined ? ['-D', `${Math.round(opts.seconds * 1000)}ms`] : ['-n', String(opts.requests)]),
     '-d', bodyFile,
     '--log-file', logFile,
     '-H', 'content-type: application/grpc',
@@ -155,8 +155,9 @@ export async function wrk(t: HttpTarget, opts: { seconds: number; inFlight: numb
     ].join('\n'),
   );
   const threads = 1;
-  const args = ['-t', String(threads), '-c', String(opts.inFlight), '-d', `${opts.seconds}s`, '--timeout', '10s', '-s', script, `http://127.0.0.1:${t.port}${t.path}`];
-  const r = await runTool('wrk', 'wrk', args, (opts.seconds + 30) * 1000);
+  const seconds = Math.max(1, Math.round(opts.seconds)); // wrk takes whole seconds
+  const args = ['-t', String(threads), '-c', String(opts.inFlight), '-d', `${seconds}s`, '--timeout', '10s', '-s', script, `http://127.0.0.1:${t.port}${t.path}`];
+  const r = await runTool('wrk', 'wrk', args, (seconds + 30) * 1000);
   rmSync(script, { force: true });
   const m = /BENCHJSON (\{.*\})/.exec(r.stdout);
   if (r.code !== 0 || !m) throw new Error(`wrk exited ${r.code}: ${r.stderr}\n${r.stdout}`);
