@@ -11,8 +11,7 @@
 import { STATUS_CODES } from 'node:http';
 import { status as grpcStatus, type Metadata } from '@grpc/grpc-js';
 import type { Response } from 'express';
-import { ErrorInfo, RetryInfo } from '../src/gen/google/rpc/error_details';
-import { Status } from '../src/gen/google/rpc/status';
+import { richDetails } from '../src/api/status';
 
 /** The JSON body of every error answer. */
 export interface ErrorBody {
@@ -92,25 +91,6 @@ export function errorFromStatus(err: GrpcFailure): HttpError {
   // Not from this service: a client-side 4xx detail is the caller's business, a 5xx one may name hosts.
   const detail = status < 500 && err.details ? err.details : fallback.detail;
   return httpError(status, fallback.id, detail, headers);
-}
-
-/** ErrorInfo.reason and RetryInfo.retry_delay of a status, when it carries them. */
-export function richDetails(metadata: Metadata | undefined): { reason?: string; retryDelayMs?: number } {
-  const raw = metadata?.get('grpc-status-details-bin')[0];
-  if (!raw || typeof raw === 'string') return {};
-  try {
-    const out: { reason?: string; retryDelayMs?: number } = {};
-    for (const d of Status.decode(raw).details) {
-      if (d.typeUrl.endsWith('/google.rpc.ErrorInfo')) out.reason = ErrorInfo.decode(d.value).reason || undefined;
-      if (d.typeUrl.endsWith('/google.rpc.RetryInfo')) {
-        const delay = RetryInfo.decode(d.value).retryDelay;
-        if (delay) out.retryDelayMs = Number(delay.seconds) * 1000 + delay.nanos / 1e6;
-      }
-    }
-    return out;
-  } catch {
-    return {};
-  }
 }
 
 /** The one writer: status, headers, the JSON body. */

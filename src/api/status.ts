@@ -58,11 +58,26 @@ export function toServiceError(err: unknown, log: Logger): Partial<ServiceError>
   return { code, details: app.detail, metadata };
 }
 
-/** The reverse, for clients of this service (the gateway, tests): the ErrorInfo reason of a status. */
-export function reasonOf(metadata: Metadata | undefined): string | undefined {
+/**
+ * The reverse, for clients of this service (the gateway, tests): the
+ * ErrorInfo reason and RetryInfo delay a status carries, when it has them.
+ */
+export function richDetails(metadata: Metadata | undefined): { reason?: string; retryDelayMs?: number } {
   const raw = metadata?.get(DETAILS_KEY)[0];
-  if (!raw || typeof raw === 'string') return undefined;
-  const st = Status.decode(raw);
-  const info = st.details.find((d) => d.typeUrl.endsWith('/google.rpc.ErrorInfo'));
-  return info ? ErrorInfo.decode(info.value).reason : undefined;
+  if (!raw || typeof raw === 'string') return {};
+  try {
+    const out: { reason?: string; retryDelayMs?: number } = {};
+    for (const d of Status.decode(raw).details) {
+      if (d.typeUrl.endsWith('/google.rpc.ErrorInfo')) out.reason = ErrorInfo.decode(d.value).reason || undefined;
+      if (d.typeUrl.endsWith('/google.rpc.RetryInfo')) {
+        const delay = RetryInfo.decode(d.value).retryDelay;
+        if (delay) out.retryDelayMs = Number(delay.seconds) * 1000 + delay.nanos / 1e6;
+      }
+    }
+    return out;
+  } catch {
+    return {};
+  }
 }
+
+export const reasonOf = (metadata: Metadata | undefined): string | undefined => richDetails(metadata).reason;

@@ -1,6 +1,5 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
-import { RetryInfo } from '../../src/gen/google/rpc/error_details';
-import { Status } from '../../src/gen/google/rpc/status';
+import { richDetails } from '../../src/api/status';
 import { NO_RATE_LIMITS } from '../../src/core/throttle';
 import { defaultLimits } from '../../src/core/limits';
 import { clients, failure, type Clients } from '../helpers/grpc';
@@ -139,12 +138,7 @@ describe('rate limits', () => {
     await two?.stop();
   });
 
-  const retryDelayMs = (e: ServiceError) => {
-    const st = Status.decode(e.metadata.get('grpc-status-details-bin')[0] as Buffer);
-    const info = st.details.find((d) => d.typeUrl.endsWith('google.rpc.RetryInfo'))!;
-    const d = RetryInfo.decode(info.value).retryDelay!;
-    return Number(d.seconds) * 1000 + d.nanos / 1e6;
-  };
+  const retryDelayMs = (e: ServiceError) => richDetails(e.metadata).retryDelayMs!;
 
   it('a namespace bucket shared by two instances: the burst passes, then RESOURCE_EXHAUSTED with RetryInfo, then it recovers', async () => {
     await new Promise((r) => setTimeout(r, 1100)); // a full bucket
