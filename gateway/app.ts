@@ -10,6 +10,7 @@
  * headers → the response message as proto3 JSON, or the error of
  * `errors.ts`. `GET /healthz` is 200 only while the channel is READY.
  */
+import { isUtf8 } from 'node:buffer';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { fromBinary, toBinary, type FileRegistry, type Message } from '@bufbuild/protobuf';
 import { Client, connectivityState, credentials, type Metadata, type ServiceError } from '@grpc/grpc-js';
@@ -131,7 +132,19 @@ export function createGateway(opts: GatewayOptions): Gateway {
     next();
   });
 
-  app.use(express.json({ limit: opts.bodyLimitBytes, strict: false, type: () => true }));
+  app.use(
+    express.json({
+      limit: opts.bodyLimitBytes,
+      strict: false,
+      type: () => true,
+      // Invalid UTF-8 would otherwise become U+FFFD silently and be stored changed: refuse it.
+      verify: (_req, _res, buf, encoding) => {
+        if ((!encoding || /^utf-?8$/i.test(encoding)) && !isUtf8(buf)) {
+          throw Object.assign(new Error('The request body is not valid UTF-8'), { status: 400, type: 'body.invalid.utf8' });
+        }
+      },
+    }),
+  );
 
   app.use(async (req: Request, res: Response) => {
     const route = res.locals.route as Route;
@@ -229,6 +242,8 @@ function bodyError(err: unknown, limit: number, log: Logger, reqId: string): Htt
   switch (e.type) {
     case 'entity.too.large':
       return httpError(413, 'PAYLOAD_TOO_LARGE', `The request body is over the gateway's limit of ${limit} bytes`);
+    case 'body.invalid.utf8':
+      return httpError(400, 'INVALID_STRING', 'The request body is not valid UTF-8');
     case 'entity.parse.failed':
       return httpError(400, 'INVALID_JSON', `Malformed JSON: ${truncate(e.message ?? '', 200)}`);
     case 'charset.unsupported':
@@ -238,6 +253,10 @@ function bodyError(err: unknown, limit: number, log: Logger, reqId: string): Htt
     case 'request.size.invalid':
       return httpError(400, 'INVALID_ARGUMENT', truncate(e.message ?? 'Bad request body', 200));
     default:
+      // body-parser's other 4xx (e.g. a Content-Encoding the body does not have) are the caller's doing.
+      if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
+        return httpError(400, 'INVALID_ARGUMENT', 'The request body could not be decoded: it does not match its Content-Encoding');
+      }
       log.error({ reqId, err }, 'unexpected gateway error');
       return httpError(500, 'INTERNAL', 'Internal error');
   }

@@ -251,6 +251,19 @@ describe('through the gateway', () => {
     expect(r).toMatchObject(bad('INVALID_STRING', /thread_ids\[1\]/));
   });
 
+  it('400 INVALID_STRING for a body that is not valid UTF-8 (rather than storing U+FFFD)', async () => {
+    const bytes = Buffer.concat([Buffer.from('{"group_id":"g","topic":"caf'), Buffer.from([0xe9]), Buffer.from('"}')]);
+    expect(await gw.request('/threads/Threads/CreateThread', bytes)).toMatchObject(bad('INVALID_STRING', 'The request body is not valid UTF-8'));
+    const fixed = await gw.request('/threads/Threads/CreateThread', Buffer.from('{"group_id":"g","topic":"café"}'));
+    expect(fixed).toMatchObject({ status: 200, body: { thread: { topic: 'café' } } });
+  });
+
+  it('fields the protos do not know are ignored, whatever they hold', async () => {
+    const deep = '['.repeat(10_000) + ']'.repeat(10_000);
+    const r2 = await gw.request('/threads/Threads/ListThreads', `{"group_id":"nobody","x":${deep},"y":"\ud800"}`);
+    expect(r2).toMatchObject({ status: 200, body: { threads: [] } });
+  });
+
   it('fields the protos do not know are ignored', async () => {
     const r = await gw.post('/threads/Threads/ListThreads', { group_id: 'nobody', shiny_new_field: 1 });
     expect(r).toMatchObject({ status: 200, body: { threads: [] } });

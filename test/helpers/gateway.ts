@@ -20,7 +20,7 @@ export interface HttpAnswer {
   text: string;
 }
 
-/** POST (or another method) to the gateway; `body` is sent as JSON unless it is already a string. */
+/** POST (or another method) to the gateway; `body` is sent as JSON unless it is already a string or bytes. */
 export async function call(
   url: string,
   path: string,
@@ -30,7 +30,7 @@ export async function call(
   const res = await fetch(url + path, {
     method: init.method ?? 'POST',
     headers: { 'content-type': 'application/json', ...init.headers },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    body: body === undefined ? undefined : typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body),
   });
   const text = await res.text();
   let parsed: unknown;
