@@ -12,9 +12,7 @@ import { ChatsService } from '../../src/gen/chats/chats';
 import { StreamsService } from '../../src/gen/streams/streams';
 import { ThreadsService } from '../../src/gen/threads/threads';
 import { DESCRIPTORS_PATH } from '../../gateway/routes';
-import { bearer, startGateway, type TestGateway } from '../helpers/gateway';
-import { startRedis, type TestRedis } from '../helpers/redis';
-import { startService, TEST_TOKEN, type TestService } from '../helpers/service';
+import { useGatewayStack } from '../helpers/stack';
 
 /** Every method of every service in the descriptor set: `{package}/{Service}/{Method}`. */
 function methodsInDescriptors(): string[] {
@@ -37,20 +35,7 @@ function methodsInGeneratedCode(): string[] {
   );
 }
 
-let redis: TestRedis;
-let svc: TestService;
-let gw: TestGateway;
-
-beforeAll(async () => {
-  redis = await startRedis();
-  svc = await startService(redis.url);
-  gw = await startGateway(svc.address, {}, bearer(TEST_TOKEN));
-});
-afterAll(async () => {
-  await gw?.stop();
-  await svc?.stop();
-  await redis?.stop();
-});
+const stack = useGatewayStack();
 
 describe('route table', () => {
   const fromDescriptors = methodsInDescriptors();
@@ -62,18 +47,18 @@ describe('route table', () => {
   });
 
   it('has a route for every method in the protos, and every Streams method under /protobuf/Streams too', () => {
-    const missing = fromDescriptors.filter((p) => !gw.gateway.routes.routes.has(p));
+    const missing = fromDescriptors.filter((p) => !stack.gw.gateway.routes.routes.has(p));
     expect(missing).toEqual([]);
     const streams = fromDescriptors.filter((p) => p.startsWith('/streams/Streams/'));
-    const aliasMissing = streams.map((p) => p.replace('/streams/Streams/', '/protobuf/Streams/')).filter((p) => !gw.gateway.routes.routes.has(p));
+    const aliasMissing = streams.map((p) => p.replace('/streams/Streams/', '/protobuf/Streams/')).filter((p) => !stack.gw.gateway.routes.routes.has(p));
     expect(aliasMissing).toEqual([]);
-    expect(gw.gateway.routes.unserved).toEqual([]);
+    expect(stack.gw.gateway.routes.unserved).toEqual([]);
     // Nothing else: the table is exactly the methods plus the alias.
-    expect(gw.gateway.routes.routes.size).toBe(fromDescriptors.length + streams.length);
+    expect(stack.gw.gateway.routes.routes.size).toBe(fromDescriptors.length + streams.length);
   });
 
   it('routes each path to the gRPC method of the same name', () => {
-    for (const [path, route] of gw.gateway.routes.routes) {
+    for (const [path, route] of stack.gw.gateway.routes.routes) {
       const [, pkg, service, method] = path.split('/');
       const expectedPkg = pkg === 'protobuf' ? 'streams' : pkg;
       expect(route.grpcPath).toBe(`/${expectedPkg}.${service}/${method}`);
@@ -83,7 +68,7 @@ describe('route table', () => {
   it.each([...methodsInDescriptors(), ...methodsInDescriptors().filter((p) => p.startsWith('/streams/')).map((p) => p.replace('/streams/', '/protobuf/'))])(
     'POST %s reaches the service',
     async (path) => {
-      const r = await gw.post(path, {});
+      const r = await stack.gw.post(path, {});
       // {} is a valid request for DeleteThread-like calls only in shape: every method answers 200 or its own 400.
       expect([200, 400]).toContain(r.status);
       if (r.status === 400) expect(r.body.id).toMatch(/^MISSING_/);

@@ -2,8 +2,10 @@
  * The usual setup of a test file: a fresh redis-server and the service over
  * it, started before the file's tests and stopped after them.
  */
+import type { GatewayOptions } from '../../gateway/app';
+import { bearer, startGateway, type TestGateway } from './gateway';
 import { startRedis, type TestRedis } from './redis';
-import { startService, type TestService } from './service';
+import { startService, TEST_TOKEN, type TestService } from './service';
 
 export interface Stack {
   redis: TestRedis;
@@ -20,6 +22,23 @@ export function useStack(opts: { commandTimeoutMs?: number } = {}): Stack {
   afterAll(async () => {
     await stack.svc?.stop();
     await stack.redis?.stop();
+  });
+  return stack;
+}
+
+export interface GatewayStack extends Stack {
+  /** The in-process gateway in front of `svc`; its calls carry the test token. */
+  gw: TestGateway;
+}
+
+/** useStack() plus the JSON gateway in front of the service. */
+export function useGatewayStack(opts: Partial<GatewayOptions> = {}): GatewayStack {
+  const stack = useStack() as GatewayStack;
+  beforeAll(async () => {
+    stack.gw = await startGateway(stack.svc.address, opts, bearer(TEST_TOKEN));
+  });
+  afterAll(async () => {
+    await stack.gw?.stop();
   });
   return stack;
 }
