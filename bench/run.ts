@@ -12,7 +12,9 @@
  * BENCH_WARMUP_SECONDS, BENCH_ONLY (regex over case names, e.g. "gRPC Create"),
  * BENCH_SKIP_MEMORY=1, BENCH_SKIP_DELETE=1, BENCH_DELETE_MESSAGES (1,000,000),
  * BENCH_CPU_PROF=<dir> (service and gateway write V8 CPU profiles there),
- * BENCH_OUT=<dir> (where the table and JSON results go; dist/bench by default).
+ * BENCH_OUT=<dir> (where the table and JSON results go; dist/bench by default),
+ * BENCH_ALT_SERVICE=<path to another build's dist/src/main.js>: a second service
+ * on the same Redis, measured as one more target of every gRPC case (A/B of a change).
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -57,6 +59,7 @@ const DELETE_ROUNDS = QUICK ? 1 : 3;
 const MAX_FOREIGN = num('BENCH_MAX_FOREIGN_CORES', 0.15);
 const CPU_PROF = process.env.BENCH_CPU_PROF ? resolve(process.env.BENCH_CPU_PROF) : undefined;
 const OUT = resolve(process.env.BENCH_OUT ?? join(DIST, 'bench'));
+const ALT_SERVICE = process.env.BENCH_ALT_SERVICE ? resolve(process.env.BENCH_ALT_SERVICE) : undefined;
 const NS = 'default';
 /** 64 in flight: 4 HTTP/2 connections × 16 streams for gRPC; 64 connections for wrk. */
 const H2_CLIENTS = 4;
@@ -77,6 +80,7 @@ interface Env {
   bareStoragePort: number;
   expressFixedPort: number;
   expressHopPort: number;
+  altPort?: number;
   procs: Record<string, Tracked>;
 }
 
@@ -117,6 +121,13 @@ async function startAll(): Promise<Env> {
   procs.service = spawnTracked('service', process.execPath, [...nodeArgs('service'), join(DIST, 'src', 'main.js')], {
     env: { ...base, GRPC_PORT: String(grpcPort), METRICS_PORT: '0', REDIS_URL: redisUrl, API_KEYS: `${NS}:${token}`, DATA_DIR: join(dir, 'service') },
   });
+  let altPort: number | undefined;
+  if (ALT_SERVICE) {
+    altPort = await freePort();
+    procs.alt = spawnTracked('service (alt)', process.execPath, [...nodeArgs('service-alt'), ALT_SERVICE], {
+      env: { ...base, GRPC_PORT: String(altPort), METRICS_PORT: '0', REDIS_URL: redisUrl, API_KEYS: `${NS}:${token}`, DATA_DIR: join(dir, 'service-alt') },
+    });
+  }
   const httpPort = await freePort();
   procs.gateway = spawnTracked('gateway', process.execPath, [...nodeArgs('gateway'), join(DIST, 'gateway', 'main.js')], {
     env: { ...base, HTTP_PORT: String(httpPort), GRPC_TARGET: `127.0.0.1:${grpcPort}` },
@@ -144,6 +155,7 @@ async function startAll(): Promise<Env> {
     [procs.bareStorage, bareStoragePort],
     [procs.expressFixed, expressFixedPort],
     [procs.expressHop, expressHopPort],
+    ...(procs.alt && altPort ? [[procs.alt, altPort] as const] : []),
   ] as const) {
     await waitUntil(`${p.name} on port ${port}`, p, () => tcpOpen(port));
   }
@@ -151,7 +163,7 @@ async function startAll(): Promise<Env> {
   for (const p of Object.values(procs)) {
     if (p.child.exitCode !== null || p.child.signalCode !== null) throw new Error(`${p.name} exited at start:\n${p.output()}`);
   }
-  return { dir, token, redisPort, redis, grpcPort, httpPort, bareFixedPort, bareStoragePort, expressFixedPort, expressHopPort, procs };
+  return { dir, token, redisPort, redis, grpcPort, httpPort, bareFixedPort, bareStoragePort, expressFixedPort, expressHopPort, altPort, procs };
 }
 
 // ---------------------------------------------------------------- setup
@@ -216,7 +228,7 @@ function checkReply(method: Method, reply: unknown, where: string): void {
 
 interface Target {
   label: string;
-  role: 'service' | 'transport' | 'storage' | 'express' | 'hop';
+  role: 'service' | 'transport' | 'storage' | 'express' | 'hop' | 'alt';
   /** The processes that serve it (keys of Env.procs), whose CPU time is counted per request. */
   procs: string[];
   run(seconds: number): Promise<RunResult>;
@@ -309,6 +321,16 @@ async function buildCases(env: Env, f: Fixture): Promise<Case[]> {
           procs: ['bareStorage', 'redis'],
           run: h2(env.bareStoragePort, await probe(env.bareStoragePort, 'bare storage')),
         },
+        ...(env.altPort
+          ? [
+              {
+                label: `service (alt: ${ALT_SERVICE})`,
+                role: 'alt' as const,
+                procs: ['alt', 'redis'],
+                run: h2(env.altPort, await probe(env.altPort, 'alt service')),
+              },
+            ]
+          : []),
       ];
     };
     const httpProbe = async (port: number, label: string) => {
@@ -711,7 +733,9 @@ async function main(): Promise<void> {
   } finally {
     env.redis.disconnect();
     // The servers first (the service and the floors use Redis), Redis last.
-    for (const k of ['gateway', 'expressHop', 'expressFixed', 'bareStorage', 'bareFixed', 'service', 'redis']) await stop(env.procs[k]);
+    for (const k of ['gateway', 'expressHop', 'expressFixed', 'bareStorage', 'bareFixed', 'alt', 'service', 'redis']) {
+      if (env.procs[k]) await stop(env.procs[k]);
+    }
     await stopAll();
     cleanupLoadFiles();
     rmSync(env.dir, { recursive: true, force: true });
