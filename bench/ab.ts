@@ -10,6 +10,7 @@
  * method: CreateMessage (default), ListMessages, RecentMessages, CreateChat.
  * Either build may be `floor:storage` or `floor:fixed`: the bare grpc-js floors of run.ts.
  * The fixture is made through A, so A must be a service build.
+ * AB_CPU_PROF=<dir>: the services write V8 CPU profiles there (service-A/B.cpuprofile).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -60,7 +61,7 @@ async function main(): Promise<void> {
       const env = { ...process.env, LOG_LEVEL: 'warn', HOST: '127.0.0.1', REDIS_URL: `redis://127.0.0.1:${redisPort}` };
       const proc = floor
         ? spawnTracked(`floor ${name}`, process.execPath, [join(__dirname, 'servers', 'bare-grpc.js')], { env: { ...env, PORT: String(port), BENCH_MODE: floor[1], BENCH_NS: 'default' } })
-        : spawnTracked(`service ${name}`, process.execPath, [resolve(main)], {
+        : spawnTracked(`service ${name}`, process.execPath, [...(process.env.AB_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', resolve(process.env.AB_CPU_PROF), '--cpu-prof-name', `service-${name}.cpuprofile`] : []), resolve(main)], {
             env: { ...env, GRPC_PORT: String(port), METRICS_PORT: '0', API_KEYS: `default:${token}`, DATA_DIR: join(dir, name) },
           });
       await waitUntil(`service ${name}`, proc, () => tcpOpen(port));
