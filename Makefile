@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NPM := npm
 
-.PHONY: help deps redis gen build start test test-soak bench docker clean
+.PHONY: help deps redis bench-tools gen build start test test-soak bench docker clean
 
 help:
 	@echo "make start   install, build, and run the service (gRPC :50051) and gateway (HTTP :8080)"
@@ -25,6 +25,12 @@ redis:
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update && $$SUDO apt-get install -y redis-server; }
 
+# h2load (nghttp2-client) and wrk from Debian when missing, for the benchmark only.
+bench-tools:
+	@command -v h2load >/dev/null && command -v wrk >/dev/null || { \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update && $$SUDO apt-get install -y nghttp2-client wrk; }
+
 gen: deps
 	$(NPM) run --silent gen
 
@@ -42,7 +48,7 @@ test: build redis
 test-soak: build redis
 	SOAK_SECONDS=$${SOAK_SECONDS:-180} npx jest test/soak
 
-bench: build redis
+bench: build redis bench-tools
 	node dist/bench/run.js
 
 docker:

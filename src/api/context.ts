@@ -21,10 +21,21 @@ function first(md: Metadata, key: string): string | undefined {
 export function makeContextOf(keys: KeyRing, log: Logger, throttle?: Throttle): ContextOf {
   return async (call) => {
     const md = call.metadata;
-    const requestId = first(md, 'x-request-id')?.slice(0, 128) || randomUUID();
-    const callLog = log.child({ requestId });
+    const given = first(md, 'x-request-id')?.slice(0, 128);
     const ns = authenticate(keys, first(md, 'authorization'), first(md, 'micro-namespace'));
-    await throttle?.namespace(ns);
-    return { ns, log: callLog, requestId };
+    if (throttle) await throttle.namespace(ns);
+    // The request id and its child logger are made only when something logs.
+    let requestId: string | undefined = given || undefined;
+    let callLog: Logger | undefined;
+    const id = () => (requestId ??= randomUUID());
+    return {
+      ns,
+      get requestId() {
+        return id();
+      },
+      get log() {
+        return (callLog ??= log.child({ requestId: id() }));
+      },
+    };
   };
 }

@@ -6,7 +6,7 @@
 import { status, type handleUnaryCall, type ServerUnaryCall } from '@grpc/grpc-js';
 import { AppError } from '../core/errors';
 import type { Logger } from '../log';
-import { grpcCalls, grpcInFlight, grpcLatency } from '../metrics/service';
+import { callMetrics, grpcInFlight } from '../metrics/service';
 import { toServiceError } from './status';
 
 /** What a handler knows about its call beyond the request. */
@@ -51,7 +51,8 @@ export function tolerantDecoding<S extends Record<string, { requestDeserialize: 
 
 export function makeUnary(log: Logger, contextOf: ContextOf): Unary {
   return (fn) => (call, callback) => {
-    let callLog = log;
+    let ctxRef: { log: Logger } | undefined;
+    const callLog = () => ctxRef?.log ?? log;
     const started = process.hrtime.bigint();
     grpcInFlight.inc();
     const done = (code: number) => {
@@ -59,14 +60,15 @@ export function makeUnary(log: Logger, contextOf: ContextOf): Unary {
       const method = call.getPath();
       const name = status[code] ?? String(code);
       grpcInFlight.dec();
-      grpcCalls.inc({ method, code: name });
-      grpcLatency.observe({ method, code: name }, seconds);
-      callLog.debug({ method, code: name, ms: seconds * 1e3 }, 'call');
+      const m = callMetrics(method, name);
+      m.calls.inc();
+      m.latency.observe(seconds);
+      if (log.isLevelEnabled('debug')) callLog().debug({ method, code: name, ms: seconds * 1e3 }, 'call');
     };
     Promise.resolve()
       .then(() => contextOf(call as ServerUnaryCall<unknown, unknown>))
       .then((ctx) => {
-        callLog = ctx.log;
+        ctxRef = ctx;
         if ((call.request as { [UNDECODABLE]?: true })[UNDECODABLE]) {
           throw new AppError('INVALID_ARGUMENT', 'The request is not a valid protobuf message of this method\'s type', { field: 'request' });
         }
@@ -78,7 +80,7 @@ export function makeUnary(log: Logger, contextOf: ContextOf): Unary {
           done(0);
         },
         (err: unknown) => {
-          const st = toServiceError(err, callLog);
+          const st = toServiceError(err, callLog());
           callback(st);
           done(st.code ?? -1);
         },

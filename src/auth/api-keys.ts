@@ -68,7 +68,21 @@ export class KeyRing {
     this.entries = keys.map((k) => ({ namespace: k.namespace, digest: digest(k.token) }));
   }
 
+  /** Tokens already verified (only good ones, bounded), so a steady caller skips the hash. */
+  private readonly verified = new Map<string, string>();
+
   namespaceOf(token: string): string | undefined {
+    const hit = this.verified.get(token);
+    if (hit !== undefined) return hit;
+    const found = this.lookup(token);
+    if (found !== undefined) {
+      if (this.verified.size >= 1024) this.verified.clear();
+      this.verified.set(token, found);
+    }
+    return found;
+  }
+
+  private lookup(token: string): string | undefined {
     const d = digest(token);
     let found: string | undefined;
     // No early exit: every key is compared, whichever matches.

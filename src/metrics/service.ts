@@ -39,3 +39,23 @@ export const storeLatency = new Histogram({
   buckets: LATENCY_BUCKETS,
   registers: [registry],
 });
+
+/**
+ * Children of the hot-path metrics, kept per label set: prom-client would
+ * otherwise hash a label object on every observation.
+ */
+const callChildren = new Map<string, { calls: { inc(): void }; latency: { observe(v: number): void } }>();
+export function callMetrics(method: string, code: string) {
+  const key = `${method}\u0000${code}`;
+  let c = callChildren.get(key);
+  if (!c) callChildren.set(key, (c = { calls: grpcCalls.labels({ method, code }), latency: grpcLatency.labels({ method, code }) }));
+  return c;
+}
+
+const opChildren = new Map<string, { observe(v: number): void }>();
+export function storeOpLatency(op: string, outcome: 'ok' | 'unavailable' | 'error') {
+  const key = `${op}\u0000${outcome}`;
+  let c = opChildren.get(key);
+  if (!c) opChildren.set(key, (c = storeLatency.labels({ op, outcome })));
+  return c;
+}

@@ -18,7 +18,7 @@ import type {
   RateScope,
 } from '../core/model';
 import { chatSetKey, containerKeys, groupKeys, namespaceRateKey } from './keys';
-import { storeLatency } from '../metrics/service';
+import { storeOpLatency } from '../metrics/service';
 import { isUnreachable } from './redis-errors';
 import { defineScripts, type MetaReply, type ScriptedRedis } from './scripts';
 
@@ -173,14 +173,15 @@ export class RedisStore implements ContainerStore, RateLimiter {
 
 /** Runs a store operation, timed; a client that cannot reach Redis becomes UNAVAILABLE. */
 async function guard<T>(op: string, fn: () => Promise<T>): Promise<T> {
-  const end = storeLatency.startTimer({ op });
+  const t0 = performance.now();
+  const end = (outcome: 'ok' | 'unavailable' | 'error') => storeOpLatency(op, outcome).observe((performance.now() - t0) / 1000);
   try {
     const out = await fn();
-    end({ outcome: 'ok' });
+    end('ok');
     return out;
   } catch (err) {
     const unreachable = isUnreachable(err);
-    end({ outcome: err instanceof AppError ? 'ok' : unreachable ? 'unavailable' : 'error' });
+    end(err instanceof AppError ? 'ok' : unreachable ? 'unavailable' : 'error');
     if (err instanceof AppError) throw err;
     if (unreachable) throw new AppError('UNAVAILABLE', undefined);
     throw err;

@@ -15,7 +15,8 @@
 ]]
 --- @include "includes/nextSentAt"
 
-if redis.call('EXISTS', KEYS[1]) == 0 then
+local rec = redis.call('HMGET', KEYS[1], 's', 'n', 'l')
+if not rec[1] then
   return false
 end
 if ARGV[3] == '1' then
@@ -24,11 +25,10 @@ if ARGV[3] == '1' then
     return { 0, tonumber(seen), redis.call('HGET', KEYS[3], ARGV[1]) }
   end
 end
-local seq = redis.call('HINCRBY', KEYS[1], 's', 1)
-local sentAt = nextSentAt(redis.call('HGET', KEYS[1], 'l'))
+local seq = tonumber(rec[1]) + 1
+local sentAt = nextSentAt(rec[3])
 local body = sentAt .. '|' .. ARGV[2]
-redis.call('HSET', KEYS[1], 'l', sentAt)
-redis.call('HINCRBY', KEYS[1], 'n', 1)
+redis.call('HSET', KEYS[1], 's', seq, 'n', (tonumber(rec[2]) or 0) + 1, 'l', sentAt)
 redis.call('ZADD', KEYS[2], seq, ARGV[1])
 redis.call('HSET', KEYS[3], ARGV[1], body)
 return { 1, seq, body }
