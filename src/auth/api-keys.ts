@@ -5,7 +5,8 @@
  * start creates one random token for namespace `default`, keeps it in
  * `DATA_DIR/api-key` (mode 0600) and prints it once on stderr; later starts
  * reuse it without printing it. Tokens are compared in constant time (both
- * sides hashed to equal length first, then timingSafeEqual against every key).
+ * sides hashed to equal length first, then timingSafeEqual against every key);
+ * tokens that passed are remembered, so only unknown ones pay for the hash.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
