@@ -108,7 +108,7 @@ async function launch(opts: EmbeddedOptions, args: string[], port: number): Prom
   // A missing binary is reported as an event, not a throw.
   child.on('error', (e) => (stderr += `${opts.bin}: ${e.message}`));
   try {
-    await waitForRedis(port, 60_000, () =>
+    await waitForRedis(port, child.pid, 60_000, () =>
       child.exitCode !== null || child.pid === undefined ? `redis-server failed to start: ${stderr.trim()}` : undefined,
     );
   } catch (e) {
@@ -149,11 +149,14 @@ function stopLeftover(pidFile: string, log: Logger): void {
 }
 
 /**
- * Waits until a Redis on 127.0.0.1:port answers PING with PONG (not LOADING),
- * with raw sockets so no client library keeps retry timers behind.
+ * Waits until the redis-server with process id `pid` answers on
+ * 127.0.0.1:port: PING with PONG (not LOADING), and INFO names that pid, so
+ * another Redis that happens to hold the port is never taken for ours. Raw
+ * sockets, so no client library keeps retry timers behind.
  */
 export async function waitForRedis(
   port: number,
+  pid: number | undefined,
   timeoutMs: number,
   failed: () => string | undefined = () => undefined,
 ): Promise<void> {
@@ -161,26 +164,32 @@ export async function waitForRedis(
   while (Date.now() < until) {
     const why = failed();
     if (why) throw new Error(why);
-    if (await pingOnce(port)) return;
+    const answer = await probe(port);
+    if (answer.ready) {
+      if (pid === undefined || answer.pid === pid) return;
+      throw new Error(`127.0.0.1:${port} is held by another redis-server (pid ${answer.pid}), not ours (pid ${pid})`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`redis-server did not answer on 127.0.0.1:${port} within ${timeoutMs} ms`);
 }
 
-function pingOnce(port: number): Promise<boolean> {
+function probe(port: number): Promise<{ ready: boolean; pid?: number }> {
   return new Promise((res) => {
     const s = new Socket();
     let reply = '';
-    const done = (ok: boolean) => {
+    const done = (ready: boolean, pid?: number) => {
       s.destroy();
-      res(ok);
+      res({ ready, pid });
     };
     s.setTimeout(1000, () => done(false));
     s.once('error', () => done(false));
     s.on('data', (d) => {
       reply += d.toString();
-      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
+      if (reply.startsWith('-')) return done(false); // LOADING or another error: not ready yet
+      const m = /process_id:(\d+)\r\n/.exec(reply);
+      if (reply.startsWith('+PONG\r\n') && m) done(true, Number(m[1]));
     });
-    s.connect(port, '127.0.0.1', () => s.write('PING\r\n'));
+    s.connect(port, '127.0.0.1', () => s.write('PING\r\nINFO server\r\n'));
   });
 }

@@ -9,7 +9,7 @@
  * the restarted service answered are found in its debug call log.
  */
 import type { ChildProcess } from 'node:child_process';
-import { freePort } from '../../src/store/embedded';
+import { workerPort } from '../helpers/ports';
 import { startGateway, type TestGateway } from '../helpers/gateway';
 import { errorShapeProblems, send } from '../helpers/http';
 import { storeProblems } from '../helpers/invariants';
@@ -51,7 +51,7 @@ afterAll(async () => {
 
 it('SIGKILL of the service under gateway load: quick 503s, recovery by itself, every id stored once, request ids in the new service’s log', async () => {
   redis = await startRedis();
-  const grpcPort = await freePort();
+  const grpcPort = await workerPort();
   const env = {
     REDIS_URL: redis.url,
     API_KEYS: `default:${TEST_TOKEN}`,

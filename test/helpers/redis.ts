@@ -7,7 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { freePort, waitForRedis } from '../../src/store/embedded';
+import { waitForRedis } from '../../src/store/embedded';
+import { workerPort } from './ports';
 
 export interface TestRedis {
   url: string;
@@ -26,14 +27,31 @@ export interface TestRedis {
 
 export async function startRedis(extraArgs: string[] = []): Promise<TestRedis> {
   const dir = mkdtempSync(join(tmpdir(), 'parley-redis-'));
-  const port = await freePort();
-  const args = ['--bind', '127.0.0.1', '--port', String(port), '--dir', dir, '--save', '', '--appendonly', 'no', ...extraArgs];
-  const launch = async () => {
+  const launchOn = async (port: number) => {
+    const args = ['--bind', '127.0.0.1', '--port', String(port), '--dir', dir, '--save', '', '--appendonly', 'no', ...extraArgs];
     const c = spawn('redis-server', args, { stdio: 'ignore' });
-    await waitForRedis(port, 20_000, () => (c.exitCode !== null ? `redis-server exited with ${c.exitCode}` : undefined));
+    try {
+      // Our pid must answer: another file's Redis that took the port is never mistaken for this one.
+      await waitForRedis(port, c.pid, 20_000, () => (c.exitCode !== null ? `redis-server exited with ${c.exitCode} (port ${port} taken?)` : undefined));
+    } catch (e) {
+      c.kill('SIGKILL');
+      throw e;
+    }
     return c;
   };
-  let child = await launch();
+  // A port free a moment ago can be taken by another test file's Redis before ours binds it: try another.
+  let port = 0;
+  let first: ChildProcess | undefined;
+  for (let attempt = 1; !first; attempt++) {
+    port = await workerPort();
+    try {
+      first = await launchOn(port);
+    } catch (e) {
+      if (attempt >= 5) throw e;
+    }
+  }
+  let child: ChildProcess = first;
+  const launch = () => launchOn(port);
   const kill = () =>
     new Promise<void>((done) => {
       if (child.exitCode !== null || child.signalCode !== null) return done();
