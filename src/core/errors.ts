@@ -51,8 +51,6 @@ const table = {
 
 export type ErrorId = keyof typeof table;
 
-export const errorIds = Object.keys(table) as ErrorId[];
-
 export function codeOf(id: ErrorId): Code {
   return table[id][0];
 }

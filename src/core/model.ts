@@ -68,8 +68,6 @@ export interface ContainerStore {
   /** Create a new container with a fresh id; `createdAt` is taken by the store. */
   createContainer(ns: string, kind: Kind, c: { id: string; groupId: string; topic: string }): Promise<Container>;
   getContainer(ns: string, kind: Kind, id: string): Promise<Container | null>;
-  /** Many containers at once; absent ones are left out. */
-  getContainers(ns: string, kind: Kind, ids: readonly string[]): Promise<Container[]>;
   /** Null when absent. */
   updateTopic(ns: string, kind: Kind, id: string, topic: string): Promise<Container | null>;
   /** Removes the container and all its messages in O(1) on the request path. Absent ids succeed. */

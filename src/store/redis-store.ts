@@ -84,11 +84,6 @@ export class RedisStore implements ContainerStore, RateLimiter {
     });
   }
 
-  async getContainers(ns: string, kind: Kind, ids: readonly string[]): Promise<Container[]> {
-    const all = await Promise.all(ids.map((id) => this.getContainer(ns, kind, id)));
-    return all.filter((c): c is Container => c !== null);
-  }
-
   updateTopic(ns: string, kind: Kind, id: string, topic: string): Promise<Container | null> {
     return guard('updateTopic', async () => toContainer(kind, await this.redis.updateTopic(containerKeys(ns, kind, id).meta, topic)));
   }
