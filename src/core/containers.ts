@@ -100,7 +100,7 @@ export class Containers {
       const existing = await this.store.getContainer(ns, 'chat', id);
       if (existing) return existing;
     }
-    return this.store.chatForUsers(ns, users, id === '' ? undefined : id);
+    return this.store.chatForUsers(ns, users, id === '' ? this.newId() : id);
   }
 }
 

@@ -82,10 +82,10 @@ export interface ContainerStore {
   /** Null when the container is absent. */
   listMessages(ns: string, kind: Kind, containerId: string, q: MessageQuery): Promise<Message[] | null>;
   /**
-   * The chat of exactly this set of users (sorted, distinct), created when the
-   * set has none; `id` is used for a new chat when given.
+   * The chat of exactly this set of users (sorted, distinct), created with
+   * `id` when the set has none.
    */
-  chatForUsers(ns: string, userIds: readonly string[], id?: string): Promise<Container>;
+  chatForUsers(ns: string, userIds: readonly string[], id: string): Promise<Container>;
   close(): Promise<void>;
 }
 

@@ -4,7 +4,6 @@
  * model and client failures into UNAVAILABLE.
  */
 import { Redis, Cluster, type RedisOptions } from 'ioredis';
-import { randomUUID } from 'node:crypto';
 import { AppError } from '../core/errors';
 import type {
   Container,
@@ -135,7 +134,7 @@ export class RedisStore implements ContainerStore, RateLimiter {
     });
   }
 
-  chatForUsers(ns: string, userIds: readonly string[], id?: string): Promise<Container> {
+  chatForUsers(ns: string, userIds: readonly string[], id: string): Promise<Container> {
     return guard('chatForUsers', async () => {
       const setKey = chatSetKey(ns, userIds);
       const users = JSON.stringify(userIds);
@@ -143,9 +142,8 @@ export class RedisStore implements ContainerStore, RateLimiter {
       // record is then created if absent. A mapping whose chat belongs to another
       // set (a given id that raced) is stale and is replaced; a few rounds settle it.
       for (let round = 0; round < 5; round++) {
-        const want = id ?? randomUUID();
-        const prev = await this.redis.set(setKey, want, 'NX', 'GET');
-        const target = prev ?? want;
+        const prev = await this.redis.set(setKey, id, 'NX', 'GET');
+        const target = prev ?? id;
         const k = containerKeys(ns, 'chat', target);
         const chat = toContainer('chat', await this.redis.createContainer(k.meta, target, '', '', users))!;
         if (sameList(chat.userIds, userIds)) return chat;
