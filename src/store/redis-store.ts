@@ -30,7 +30,10 @@ export interface RedisStoreOptions {
 }
 
 export class RedisStore implements ContainerStore, RateLimiter {
-  private constructor(readonly redis: ScriptedRedis) {}
+  private constructor(
+    readonly redis: ScriptedRedis,
+    private readonly opTimeoutMs: number,
+  ) {}
 
   static async connect(opts: RedisStoreOptions): Promise<RedisStore> {
     const common: RedisOptions = {
@@ -49,7 +52,7 @@ export class RedisStore implements ContainerStore, RateLimiter {
     // rejections are what callers see, so the events need no listener output.
     client.on('error', () => undefined);
     await client.connect();
-    return new RedisStore(defineScripts(client));
+    return new RedisStore(defineScripts(client), opts.commandTimeoutMs);
   }
 
   /** QUIT when connected (replies already sent are flushed); otherwise stop reconnecting at once. */
@@ -66,7 +69,7 @@ export class RedisStore implements ContainerStore, RateLimiter {
   }
 
   createContainer(ns: string, kind: Kind, c: { id: string; groupId: string; topic: string }): Promise<Container> {
-    return guard('createContainer', async () => {
+    return this.guard('createContainer', async () => {
       const k = containerKeys(ns, kind, c.id);
       const reply = await this.redis.createContainer(k.meta, c.id, c.groupId, c.topic, '');
       // Indexed after the record exists: an index entry without a record can then only be stale.
@@ -77,18 +80,18 @@ export class RedisStore implements ContainerStore, RateLimiter {
   }
 
   getContainer(ns: string, kind: Kind, id: string): Promise<Container | null> {
-    return guard('getContainer', async () => {
+    return this.guard('getContainer', async () => {
       const reply = await this.redis.hmget(containerKeys(ns, kind, id).meta, 'id', 'g', 't', 'c', 'u', 's', 'n', 'l');
       return toContainer(kind, reply);
     });
   }
 
   updateTopic(ns: string, kind: Kind, id: string, topic: string): Promise<Container | null> {
-    return guard('updateTopic', async () => toContainer(kind, await this.redis.updateTopic(containerKeys(ns, kind, id).meta, topic)));
+    return this.guard('updateTopic', async () => toContainer(kind, await this.redis.updateTopic(containerKeys(ns, kind, id).meta, topic)));
   }
 
   deleteContainer(ns: string, kind: Kind, id: string): Promise<void> {
-    return guard('deleteContainer', async () => {
+    return this.guard('deleteContainer', async () => {
       const k = containerKeys(ns, kind, id);
       const group = await this.redis.deleteContainer(k.meta, k.order, k.bodies);
       if (group !== null) await this.redis.zrem(groupKeys(ns, kind, group).index, id);
@@ -96,7 +99,7 @@ export class RedisStore implements ContainerStore, RateLimiter {
   }
 
   listGroup(ns: string, kind: Kind, groupId: string, page: ContainerPage): Promise<Container[]> {
-    return guard('listGroup', async () => {
+    return this.guard('listGroup', async () => {
       const g = groupKeys(ns, kind, groupId);
       const start = page.offset;
       const stop = page.offset + page.limit - 1;
@@ -114,7 +117,7 @@ export class RedisStore implements ContainerStore, RateLimiter {
   }
 
   appendMessage(ns: string, kind: Kind, containerId: string, m: NewMessage): Promise<Message | null> {
-    return guard('appendMessage', async () => {
+    return this.guard('appendMessage', async () => {
       const k = containerKeys(ns, kind, containerId);
       const body = JSON.stringify([m.authorId, m.text]);
       const reply = await this.redis.appendMessage(k.meta, k.order, k.bodies, m.id, body, m.clientId ? '1' : '0');
@@ -124,7 +127,7 @@ export class RedisStore implements ContainerStore, RateLimiter {
   }
 
   listMessages(ns: string, kind: Kind, containerId: string, q: MessageQuery): Promise<Message[] | null> {
-    return guard('listMessages', async () => {
+    return this.guard('listMessages', async () => {
       const k = containerKeys(ns, kind, containerId);
       const flat = await this.redis.listMessages(k.meta, k.order, k.bodies, q.offset, q.limit, q.order, sentBeforeArg(q.sentBefore));
       if (flat === null) return null;
@@ -135,7 +138,7 @@ export class RedisStore implements ContainerStore, RateLimiter {
   }
 
   chatForUsers(ns: string, userIds: readonly string[], id: string): Promise<Container> {
-    return guard('chatForUsers', async () => {
+    return this.guard('chatForUsers', async () => {
       const setKey = chatSetKey(ns, userIds);
       const users = JSON.stringify(userIds);
       // The user-set key decides which chat a set has (SET NX is atomic); the chat
@@ -156,28 +159,43 @@ export class RedisStore implements ContainerStore, RateLimiter {
   }
 
   take(scope: RateScope, ratePerSecond: number, burst: number): Promise<{ ok: boolean; retryAfterMs: number }> {
-    return guard('take', async () => {
+    return this.guard('take', async () => {
       const key = 'kind' in scope ? containerKeys(scope.ns, scope.kind, scope.containerId).rateLimit : namespaceRateKey(scope.ns);
       const [ok, wait] = await this.redis.takeToken(key, ratePerSecond, burst);
       return { ok: ok === 1, retryAfterMs: wait };
     });
   }
-}
 
-/** Runs a store operation, timed; a client that cannot reach Redis becomes UNAVAILABLE. */
-async function guard<T>(op: string, fn: () => Promise<T>): Promise<T> {
-  const t0 = performance.now();
-  const end = (outcome: 'ok' | 'unavailable' | 'error') => storeOpLatency(op, outcome).observe((performance.now() - t0) / 1000);
-  try {
-    const out = await fn();
-    end('ok');
-    return out;
-  } catch (err) {
-    const unreachable = isUnreachable(err);
-    end(err instanceof AppError ? 'ok' : unreachable ? 'unavailable' : 'error');
-    if (err instanceof AppError) throw err;
-    if (unreachable) throw new AppError('UNAVAILABLE', undefined);
-    throw err;
+  /**
+   * Runs a store operation, timed, and bounded by the command timeout as a whole:
+   * ioredis times each command from when it is sent, and auto-pipelining holds a
+   * command back until the batch in flight settles, so its own timer alone could
+   * let a call wait twice as long. A client that cannot reach Redis, or an
+   * operation that overruns, becomes UNAVAILABLE.
+   */
+  private async guard<T>(op: string, fn: () => Promise<T>): Promise<T> {
+    const t0 = performance.now();
+    const end = (outcome: 'ok' | 'unavailable' | 'error') => storeOpLatency(op, outcome).observe((performance.now() - t0) / 1000);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const work = fn();
+      // After a timeout nothing awaits the work; its late failure must not go unhandled.
+      work.catch(() => undefined);
+      const overrun = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('Command timed out (store operation)')), this.opTimeoutMs);
+      });
+      const out = await Promise.race([work, overrun]);
+      end('ok');
+      return out;
+    } catch (err) {
+      const unreachable = isUnreachable(err);
+      end(err instanceof AppError ? 'ok' : unreachable ? 'unavailable' : 'error');
+      if (err instanceof AppError) throw err;
+      if (unreachable) throw new AppError('UNAVAILABLE', undefined);
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }
 
