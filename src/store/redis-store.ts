@@ -43,6 +43,9 @@ export class RedisStore implements ContainerStore, RateLimiter {
       maxRetriesPerRequest: 1,
       commandTimeout: opts.commandTimeoutMs,
       connectTimeout: 5000,
+      // ioredis arms this timer on disconnect even when the socket is already closed,
+      // and it holds the process open that long after close().
+      disconnectTimeout: 200,
       retryStrategy: (times) => Math.min(50 * times, 1000),
     };
     const client = opts.clusterNodes?.length
