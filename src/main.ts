@@ -6,7 +6,7 @@
  */
 import type { Server } from '@grpc/grpc-js';
 import type { HealthImplementation } from 'grpc-health-check';
-import { loadConfig } from './config';
+import { loadConfig, type Config } from './config';
 import { Containers } from './core/containers';
 import { Throttle } from './core/throttle';
 import { KeyRing, loadOrCreateDefaultKey, parseApiKeys } from './auth/api-keys';
@@ -21,15 +21,24 @@ async function main(): Promise<void> {
   const cfg = loadConfig();
   const log = createLogger(cfg.logLevel, 'parley');
 
-  // Signals are handled from the first moment, so a SIGTERM during start-up
-  // also stops cleanly. Each started part registers how to stop it; they
-  // stop in reverse order (the gRPC server, which drains, first).
+  // Each started part registers how to stop it; they stop once, in reverse
+  // order (the gRPC server, which drains, first). A failed start stops what it
+  // had started (an embedded redis-server above all) before exiting 1.
   const stoppers: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const s of stoppers.splice(0).reverse()) await s().catch((err: unknown) => log.error({ err }, 'stopping a part failed'));
+  };
+
+  // Signals are handled from the first moment. A SIGTERM during start-up lets
+  // the step under way finish (start-up starts nothing more after it), then
+  // stops everything started.
   let stopping: Promise<void> | undefined;
+  let startup: Promise<void> = Promise.resolve();
   const stop = (signal: string) => {
     stopping ??= (async () => {
       log.info({ signal }, 'draining');
-      for (const s of stoppers.reverse()) await s();
+      await startup.catch(() => undefined);
+      await stopAll();
       log.info('stopped');
       // Let pino flush and the loop empty; exit anyway if something lingers.
       process.exitCode = 0;
@@ -39,6 +48,19 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 
+  startup = start(cfg, log, stoppers, () => stopping !== undefined);
+  try {
+    await startup;
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+/** Starts the parts in order; returns early, starting nothing more, once `stopRequested()`. */
+async function start(cfg: Config, log: Logger, stoppers: (() => Promise<void>)[], stopRequested: () => boolean): Promise<void> {
+  // Settings that can be refused are checked before anything starts.
+  const keys = loadKeys(cfg.apiKeys, cfg.dataDir, log);
   let embedded: EmbeddedRedis | undefined;
   let url = cfg.redisUrl;
   if (!url && !cfg.redisClusterNodes) {
@@ -47,7 +69,7 @@ async function main(): Promise<void> {
     embedded = e;
     url = e.url;
   }
-  if (stopping) return;
+  if (stopRequested()) return;
   const store = await RedisStore.connect({
     url,
     clusterNodes: cfg.redisClusterNodes,
@@ -60,15 +82,16 @@ async function main(): Promise<void> {
     throttle,
     maxReceiveBytes: cfg.grpcMaxReceiveBytes,
     maxSendBytes: cfg.grpcMaxSendBytes,
-    keys: loadKeys(cfg.apiKeys, cfg.dataDir, log),
+    keys,
   });
-  if (stopping) return;
+  if (stopRequested()) return;
   const metrics = await serveMetrics(registry, cfg.host, cfg.metricsPort);
   stoppers.push(() => new Promise<void>((done) => metrics.server.close(() => done())));
   log.info({ port: metrics.port }, 'metrics at /metrics');
+  if (stopRequested()) return;
   const port = await bind(server, `${cfg.host}:${cfg.grpcPort}`);
   stoppers.push(() => drain(server, health, cfg.shutdownTimeoutMs, log));
-  if (stopping) return;
+  if (stopRequested()) return;
   for (const s of ['', ...SERVICE_NAMES]) health.setStatus(s, 'SERVING');
   log.info({ host: cfg.host, port, store: embedded ? 'embedded' : 'external' }, 'gRPC server listening');
 }

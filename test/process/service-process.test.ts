@@ -1,10 +1,12 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer, type AddressInfo } from 'node:net';
+import { once } from 'node:events';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { Redis } from 'ioredis';
 import { clients, failure } from '../helpers/grpc';
-import { startService } from '../helpers/process';
+import { startProcess, startService } from '../helpers/process';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -108,6 +110,32 @@ it('SIGTERM under load: calls in flight complete, later ones are refused cleanly
 
 it('refuses to start with a clear message when a setting is invalid', async () => {
   await expect(startService({ DATA_DIR: tempDir(), GRPC_PORT: 'abc' })).rejects.toThrow(/GRPC_PORT/);
+  // API keys are checked before the embedded Redis starts: nothing is left behind.
+  const dataDir = tempDir();
+  await expect(startService({ DATA_DIR: dataDir, GRPC_PORT: '0', API_KEYS: 'default:short' })).rejects.toThrow(/API_KEYS|token/);
+  expect(existsSync(join(dataDir, 'redis.pid'))).toBe(false);
+});
+
+it('a start that fails after the embedded Redis is up stops that redis-server and exits 1', async () => {
+  const taken = createServer().listen(0, '127.0.0.1');
+  await once(taken, 'listening');
+  const grpcPort = (taken.address() as AddressInfo).port;
+  try {
+    const svc = await startProcess('dist/src/main.js', { DATA_DIR: tempDir(), GRPC_PORT: String(grpcPort) }, 'embedded redis-server started');
+    const redisPid = svc.logs.find((l) => l.msg === 'embedded redis-server started')!.redisPid as number;
+    expect(await svc.exited).toBe(1);
+    expect(svc.output()).toMatch(/No address added|EADDRINUSE|address/i);
+    expect(alive(redisPid)).toBe(false);
+  } finally {
+    taken.close();
+  }
+});
+
+it('SIGTERM during start-up stops the embedded redis-server too, exit 0', async () => {
+  const svc = await startProcess('dist/src/main.js', { DATA_DIR: tempDir(), GRPC_PORT: '0' }, 'embedded redis-server started');
+  const redisPid = svc.logs.find((l) => l.msg === 'embedded redis-server started')!.redisPid as number;
+  expect(await svc.stop()).toBe(0);
+  expect(alive(redisPid)).toBe(false);
 });
 
 it('creates the default key once (mode 0600), prints it once on stderr, reuses it, and never logs it', async () => {
