@@ -53,7 +53,7 @@ export function callMetrics(method: string, code: string) {
 }
 
 const opChildren = new Map<string, { observe(v: number): void }>();
-export function storeOpLatency(op: string, outcome: 'ok' | 'unavailable' | 'error') {
+export function storeOpLatency(op: string, outcome: 'ok' | 'timeout' | 'unavailable' | 'error') {
   const key = `${op}\u0000${outcome}`;
   let c = opChildren.get(key);
   if (!c) opChildren.set(key, (c = storeLatency.labels({ op, outcome })));

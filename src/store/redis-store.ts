@@ -18,7 +18,7 @@ import type {
 } from '../core/model';
 import { chatSetKey, containerKeys, groupKeys, namespaceRateKey } from './keys';
 import { storeOpLatency } from '../metrics/service';
-import { isUnreachable } from './redis-errors';
+import { isTimeout, isUnreachable } from './redis-errors';
 import { defineScripts, type MetaReply, type ScriptedRedis } from './scripts';
 
 export interface RedisStoreOptions {
@@ -173,12 +173,13 @@ export class RedisStore implements ContainerStore, RateLimiter {
    * Runs a store operation, timed, and bounded by the command timeout as a whole:
    * ioredis times each command from when it is sent, and auto-pipelining holds a
    * command back until the batch in flight settles, so its own timer alone could
-   * let a call wait twice as long. A client that cannot reach Redis, or an
-   * operation that overruns, becomes UNAVAILABLE.
+   * let a call wait twice as long. An operation that overruns becomes
+   * DEADLINE_EXCEEDED (its write may still apply, as with any passed deadline);
+   * a client that cannot reach Redis, UNAVAILABLE.
    */
   private async guard<T>(op: string, fn: () => Promise<T>): Promise<T> {
     const t0 = performance.now();
-    const end = (outcome: 'ok' | 'unavailable' | 'error') => storeOpLatency(op, outcome).observe((performance.now() - t0) / 1000);
+    const end = (outcome: 'ok' | 'timeout' | 'unavailable' | 'error') => storeOpLatency(op, outcome).observe((performance.now() - t0) / 1000);
     let timer: NodeJS.Timeout | undefined;
     try {
       const work = fn();
@@ -191,10 +192,19 @@ export class RedisStore implements ContainerStore, RateLimiter {
       end('ok');
       return out;
     } catch (err) {
-      const unreachable = isUnreachable(err);
-      end(err instanceof AppError ? 'ok' : unreachable ? 'unavailable' : 'error');
-      if (err instanceof AppError) throw err;
-      if (unreachable) throw new AppError('UNAVAILABLE', undefined);
+      if (err instanceof AppError) {
+        end('ok');
+        throw err;
+      }
+      if (isTimeout(err)) {
+        end('timeout');
+        throw new AppError('DEADLINE_EXCEEDED', undefined);
+      }
+      if (isUnreachable(err)) {
+        end('unavailable');
+        throw new AppError('UNAVAILABLE', undefined);
+      }
+      end('error');
       throw err;
     } finally {
       clearTimeout(timer);
