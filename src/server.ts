@@ -16,6 +16,7 @@ import { streamsService } from './api/streams';
 import { threadsService } from './api/threads';
 import { makeContextOf } from './api/context';
 import { makeUnary, tolerantDecoding } from './api/unary';
+import { descriptorRegistry } from './api/request-utf8';
 import type { KeyRing } from './auth/api-keys';
 import type { Containers } from './core/containers';
 import type { Throttle } from './core/throttle';
@@ -47,13 +48,15 @@ export function buildServer(core: Containers, log: Logger, opts: ServerOptions):
     'grpc.max_send_message_length': opts.maxSendBytes,
   });
   const unary = makeUnary(log, makeContextOf(opts.keys, log, opts.throttle));
-  server.addService(tolerantDecoding(ThreadsService), threadsService(core, unary));
-  server.addService(tolerantDecoding(ChatsService), chatsService(core, unary));
-  server.addService(tolerantDecoding(StreamsService), streamsService(core, unary));
+  const descriptors = readFileSync(DESCRIPTORS_PATH);
+  const registry = descriptorRegistry(descriptors);
+  server.addService(tolerantDecoding(ThreadsService, registry), threadsService(core, unary));
+  server.addService(tolerantDecoding(ChatsService, registry), chatsService(core, unary));
+  server.addService(tolerantDecoding(StreamsService, registry), streamsService(core, unary));
 
   const health = new HealthImplementation({ '': 'NOT_SERVING', ...Object.fromEntries(SERVICE_NAMES.map((s) => [s, 'NOT_SERVING'])) });
   health.addToServer(server);
-  reflectionFromDescriptors(readFileSync(DESCRIPTORS_PATH)).addToServer(server);
+  reflectionFromDescriptors(descriptors).addToServer(server);
   return { server, health };
 }
 

@@ -8,6 +8,9 @@ import { AppError } from '../core/errors';
 import type { Logger } from '../log';
 import { callMetrics, grpcInFlight } from '../metrics/service';
 import { toServiceError } from './status';
+import type { FileRegistry } from '@bufbuild/protobuf';
+import type { BinaryReader } from '@bufbuild/protobuf/wire';
+import { InvalidUtf8, invalidUtf8Field, requestType, strictReader } from './request-utf8';
 
 /** What a handler knows about its call beyond the request. */
 export interface CallContext {
@@ -24,24 +27,38 @@ export type Handler<Req, Res> = (req: Req, ctx: CallContext) => Promise<Res>;
 
 export type Unary = <Req, Res>(fn: Handler<Req, Res>) => handleUnaryCall<Req, Res>;
 
-/** Marks a request whose bytes were not a valid protobuf message (see `tolerantDecoding`). */
+/** Marks a request that could not be decoded; holds the error to answer (see `tolerantDecoding`). */
 const UNDECODABLE = Symbol('undecodable');
+
+type Deserialize = (b: Buffer | BinaryReader) => unknown;
 
 /**
  * grpc-js answers INTERNAL when a request cannot be decoded; garbage from a
  * caller is INVALID_ARGUMENT. So each method's decoder returns a marker
- * instead of throwing, and the handler wrapper turns it into that error.
+ * instead of throwing, and the handler wrapper turns it into that error. The
+ * decoder reads strings strictly: invalid UTF-8 is INVALID_STRING naming the
+ * field, not text silently patched with U+FFFD.
  */
-export function tolerantDecoding<S extends Record<string, { requestDeserialize: (b: Buffer) => unknown }>>(svc: S): S {
+export function tolerantDecoding<S extends Record<string, { path: string; requestDeserialize: (b: Buffer) => unknown }>>(
+  svc: S,
+  registry: FileRegistry,
+): S {
   const out: Record<string, unknown> = {};
   for (const [name, def] of Object.entries(svc)) {
+    const type = requestType(registry, def.path);
+    // ts-proto's decode takes a BinaryReader as well as bytes; ours reads strings strictly.
+    const decode = def.requestDeserialize as Deserialize;
     out[name] = {
       ...def,
       requestDeserialize: (b: Buffer) => {
         try {
-          return def.requestDeserialize(b);
-        } catch {
-          return { [UNDECODABLE]: true };
+          return decode(strictReader(b));
+        } catch (err) {
+          const field = err instanceof InvalidUtf8 && type ? invalidUtf8Field(b, type) : undefined;
+          const error = field
+            ? new AppError('INVALID_STRING', `${field} is not valid UTF-8`, { field })
+            : new AppError('INVALID_ARGUMENT', "The request is not a valid protobuf message of this method's type", { field: 'request' });
+          return { [UNDECODABLE]: error };
         }
       },
     };
@@ -69,9 +86,8 @@ export function makeUnary(log: Logger, contextOf: ContextOf): Unary {
       .then(() => contextOf(call as ServerUnaryCall<unknown, unknown>))
       .then((ctx) => {
         ctxRef = ctx;
-        if ((call.request as { [UNDECODABLE]?: true })[UNDECODABLE]) {
-          throw new AppError('INVALID_ARGUMENT', 'The request is not a valid protobuf message of this method\'s type', { field: 'request' });
-        }
+        const undecodable = (call.request as { [UNDECODABLE]?: AppError })[UNDECODABLE];
+        if (undecodable) throw undecodable;
         return fn(call.request, ctx);
       })
       .then(

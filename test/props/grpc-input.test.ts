@@ -129,6 +129,40 @@ it('random bytes as a request body are INVALID_ARGUMENT or a valid request, neve
   );
 });
 
+/** Serializes `req` with `marker` in one string field, then swaps the marker's bytes for `bad` (same length). */
+function withBytes(def: { requestSerialize: (v: never) => Buffer; requestDeserialize: (b: Buffer) => object }, req: object, marker: string, bad: Uint8Array): Buffer {
+  const body = def.requestSerialize({ ...def.requestDeserialize(Buffer.alloc(0)), ...req } as never);
+  const at = body.indexOf(Buffer.from(marker));
+  expect(at).toBeGreaterThanOrEqual(0);
+  expect(bad.length).toBe(Buffer.byteLength(marker));
+  Buffer.from(bad).copy(body, at);
+  return body;
+}
+
+it('invalid UTF-8 in a string field is INVALID_STRING naming that field, and nothing is stored', async () => {
+  const M = 'MARK';
+  const cases = [
+    { def: ThreadsService.createThread, req: { groupId: M, topic: 't' }, field: 'group_id' },
+    { def: ThreadsService.createThread, req: { groupId: 'utf8', topic: M }, field: 'topic' },
+    { def: ChatsService.createChat, req: { userIds: ['ann', M] }, field: 'user_ids' },
+    { def: StreamsService.readConversation, req: { id: 'c', groupId: M }, field: 'group_id.value' },
+  ];
+  // Lone continuation byte, overlong "/", a UTF-16 surrogate, a truncated 4-byte sequence.
+  const bad = fc.constantFrom([0x80, 0x41, 0x41, 0x41], [0xc0, 0xaf, 0x41, 0x41], [0xed, 0xa0, 0x80, 0x41], [0x41, 0xf0, 0x9f, 0x98]);
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...cases), bad, async (c, bytes) => {
+      const r = await call(c.def.path, withBytes(c.def, c.req, M, Uint8Array.from(bytes)));
+      expect(r).toMatchObject({ code: status.INVALID_ARGUMENT, reason: 'INVALID_STRING' });
+      expect(r.details).toContain(`${c.field} is not valid UTF-8`);
+    }),
+    { numRuns: 40 },
+  );
+  expect((await svc.threads.listThreads({ groupId: 'utf8' })).threads).toEqual([]);
+  // A real U+FFFD, and any valid text, is stored as sent.
+  const { thread } = await svc.threads.createThread({ groupId: 'utf8', topic: '\uFFFD ok 😀' });
+  expect(thread!.topic).toBe('\uFFFD ok 😀');
+});
+
 it('generated messages and duplicated client ids into existing threads, chats and conversations', async () => {
   const thread = (await svc.threads.createThread({ groupId: 'props', topic: 't' })).thread!.id;
   const chat = (await svc.chats.createChat({ userIds: ['p1', 'p2'] })).chat!.id;
