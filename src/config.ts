@@ -45,6 +45,7 @@ const schema = z.object({
   MAX_OFFSET: positive(defaultLimits.MAX_OFFSET),
   MAX_RECENT_PER_CONTAINER: positive(defaultLimits.MAX_RECENT_PER_CONTAINER),
   MAX_RECENT_CONTAINERS: positive(defaultLimits.MAX_RECENT_CONTAINERS),
+  MAX_REPLY_BYTES: positive(defaultLimits.MAX_REPLY_BYTES),
 });
 
 export interface Config {
@@ -67,6 +68,9 @@ export interface Config {
   rate: RatePolicy;
 }
 
+/** Room for protobuf framing and timestamps beside MAX_REPLY_BYTES of ids and texts (≈100 B × 10,000 messages). */
+const REPLY_FRAMING_BYTES = 4 * 1024 * 1024;
+
 /** Reads the settings; a bad value stops the start with a message naming the variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = schema.safeParse(env);
@@ -75,6 +79,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new Error(`Invalid settings: ${problems}`);
   }
   const e = parsed.data;
+  // A reply within MAX_REPLY_BYTES must also fit the gRPC send limit, framing included.
+  if (e.MAX_REPLY_BYTES + REPLY_FRAMING_BYTES > e.GRPC_MAX_SEND_BYTES) {
+    throw new Error(`Invalid settings: MAX_REPLY_BYTES (${e.MAX_REPLY_BYTES}) must be at least ${REPLY_FRAMING_BYTES} below GRPC_MAX_SEND_BYTES (${e.GRPC_MAX_SEND_BYTES})`);
+  }
   return Object.freeze({
     host: e.HOST,
     grpcPort: e.GRPC_PORT,
@@ -106,6 +114,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       MAX_OFFSET: e.MAX_OFFSET,
       MAX_RECENT_PER_CONTAINER: e.MAX_RECENT_PER_CONTAINER,
       MAX_RECENT_CONTAINERS: e.MAX_RECENT_CONTAINERS,
+      MAX_REPLY_BYTES: e.MAX_REPLY_BYTES,
     }),
   });
 }

@@ -85,7 +85,7 @@ export function streamsService(core: Containers, unary: Unary): StreamsServer {
       }
       checkIdList('conversation_ids', req.conversationIds, L);
       const per = intInRange('limit_per_conversation', req.limitPerConversation, L.MAX_RECENT_PER_CONTAINER, DEFAULT_PAGE_SIZE);
-      return { messages: (await core.recent(ns, KIND, req.conversationIds, per)).map(toMessage) };
+      return { messages: (await core.recent(ns, KIND, req.conversationIds, per, 'limit_per_conversation')).map(toMessage) };
     }),
   };
 }

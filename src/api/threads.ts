@@ -76,8 +76,8 @@ export function threadsService(core: Containers, unary: Unary): ThreadsServer {
       const per = intInRange('limit_per_thread', req.limitPerThread, L.MAX_RECENT_PER_CONTAINER, DEFAULT_PAGE_SIZE);
       const messages =
         req.threadIds.length > 0
-          ? await core.recent(ns, KIND, req.threadIds, per)
-          : await core.recentInGroup(ns, KIND, req.groupId, per);
+          ? await core.recent(ns, KIND, req.threadIds, per, 'limit_per_thread')
+          : await core.recentInGroup(ns, KIND, req.groupId, per, 'limit_per_thread');
       return { messages: messages.map(toMessage) };
     }),
   };

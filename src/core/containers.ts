@@ -57,26 +57,40 @@ export class Containers {
     return stored;
   }
 
-  async messages(ns: string, kind: Kind, containerId: string, q: MessageQuery): Promise<Message[]> {
+  /** A page of one container's messages; `limitField` is named if the page would exceed MAX_REPLY_BYTES. */
+  async messages(ns: string, kind: Kind, containerId: string, q: MessageQuery, limitField = 'limit'): Promise<Message[]> {
     const list = await this.store.listMessages(ns, kind, containerId, q);
     if (!list) throw notFound(kind);
+    this.checkReplySize(replyBytes(list), limitField);
     return list;
   }
 
   /**
    * The latest `perContainer` messages of each listed container, newest first,
-   * container by container in the order given; absent (and repeated) ids are skipped.
+   * container by container in the order given; absent (and repeated) ids are
+   * skipped. Containers are read RECENT_BATCH at a time so that a reply over
+   * MAX_REPLY_BYTES (named by `perField`) is refused before it is all in memory.
    */
-  async recent(ns: string, kind: Kind, ids: readonly string[], perContainer: number): Promise<Message[]> {
+  async recent(ns: string, kind: Kind, ids: readonly string[], perContainer: number, perField: string): Promise<Message[]> {
     const unique = [...new Set(ids.filter((id) => id !== ''))];
-    const lists = await Promise.all(
-      unique.map((id) => this.store.listMessages(ns, kind, id, { limit: perContainer, offset: 0, order: 'desc' })),
-    );
-    return lists.flatMap((l) => l ?? []);
+    const out: Message[] = [];
+    let bytes = 0;
+    for (let i = 0; i < unique.length; i += RECENT_BATCH) {
+      const lists = await Promise.all(
+        unique.slice(i, i + RECENT_BATCH).map((id) => this.store.listMessages(ns, kind, id, { limit: perContainer, offset: 0, order: 'desc' })),
+      );
+      for (const l of lists) {
+        if (!l) continue;
+        bytes += replyBytes(l);
+        this.checkReplySize(bytes, perField);
+        out.push(...l);
+      }
+    }
+    return out;
   }
 
   /** RecentMessages over a group: its newest MAX_RECENT_CONTAINERS containers. */
-  async recentInGroup(ns: string, kind: Kind, groupId: string, perContainer: number): Promise<Message[]> {
+  async recentInGroup(ns: string, kind: Kind, groupId: string, perContainer: number, perField: string): Promise<Message[]> {
     const page = { limit: this.limits.MAX_RECENT_CONTAINERS, offset: 0, order: 'desc' as const };
     const containers = await this.store.listGroup(ns, kind, groupId, page);
     return this.recent(
@@ -84,7 +98,17 @@ export class Containers {
       kind,
       containers.map((c) => c.id),
       perContainer,
+      perField,
     );
+  }
+
+  private checkReplySize(bytes: number, field: string): void {
+    const max = this.limits.MAX_REPLY_BYTES;
+    if (bytes > max) {
+      throw new AppError('INVALID_ARGUMENT', `the reply would hold more than ${max} bytes of messages (MAX_REPLY_BYTES); ask for fewer with ${field}`, {
+        field,
+      });
+    }
   }
 
   /**
@@ -102,6 +126,16 @@ export class Containers {
     }
     return this.store.chatForUsers(ns, users, id === '' ? this.newId() : id);
   }
+}
+
+/** Containers RecentMessages reads at once. */
+const RECENT_BATCH = 16;
+
+/** UTF-8 bytes of the messages' ids, authors and texts: what MAX_REPLY_BYTES counts. */
+function replyBytes(list: readonly Message[]): number {
+  let n = 0;
+  for (const m of list) n += Buffer.byteLength(m.text) + Buffer.byteLength(m.authorId) + Buffer.byteLength(m.id);
+  return n;
 }
 
 /** Sort by Unicode code point, the same in every runtime and locale (unlike localeCompare). */

@@ -20,6 +20,12 @@ export interface Limits {
   MAX_RECENT_PER_CONTAINER: number;
   /** Threads of a group that RecentMessages by group_id reads (the newest ones). */
   MAX_RECENT_CONTAINERS: number;
+  /**
+   * UTF-8 bytes of message ids, authors and texts in one reply. The other
+   * limits allow a RecentMessages of 100 × 100 texts of 16 KiB (160 MiB), more
+   * than a gRPC reply may carry and than a process should hold per call.
+   */
+  MAX_REPLY_BYTES: number;
 }
 
 export const DEFAULT_PAGE_SIZE = 25;
@@ -33,4 +39,5 @@ export const defaultLimits: Readonly<Limits> = Object.freeze({
   MAX_OFFSET: 100_000,
   MAX_RECENT_PER_CONTAINER: 100,
   MAX_RECENT_CONTAINERS: 100,
+  MAX_REPLY_BYTES: 32 * 1024 * 1024,
 });

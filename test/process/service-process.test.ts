@@ -110,6 +110,7 @@ it('SIGTERM under load: calls in flight complete, later ones are refused cleanly
 
 it('refuses to start with a clear message when a setting is invalid', async () => {
   await expect(startService({ DATA_DIR: tempDir(), GRPC_PORT: 'abc' })).rejects.toThrow(/GRPC_PORT/);
+  await expect(startService({ DATA_DIR: tempDir(), GRPC_PORT: '0', MAX_REPLY_BYTES: String(64 << 20) })).rejects.toThrow(/MAX_REPLY_BYTES.*GRPC_MAX_SEND_BYTES/);
   // API keys are checked before the embedded Redis starts: nothing is left behind.
   const dataDir = tempDir();
   await expect(startService({ DATA_DIR: dataDir, GRPC_PORT: '0', API_KEYS: 'default:short' })).rejects.toThrow(/API_KEYS|token/);

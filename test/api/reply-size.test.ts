@@ -1,0 +1,62 @@
+/**
+ * MAX_REPLY_BYTES: the other limits allow replies larger than gRPC may send
+ * (RecentMessages of 100 × 100 texts of 16 KiB), so a reply over the budget is
+ * refused as INVALID_ARGUMENT naming the field that asks for fewer messages.
+ * A service with a 10 kB budget shows it on small data.
+ */
+import { status } from '@grpc/grpc-js';
+import { defaultLimits } from '../../src/core/limits';
+import { failure } from '../helpers/grpc';
+import { startRedis, type TestRedis } from '../helpers/redis';
+import { startService, type TestService } from '../helpers/service';
+
+let redis: TestRedis;
+let svc: TestService;
+const text = 'x'.repeat(990);
+
+beforeAll(async () => {
+  redis = await startRedis();
+  svc = await startService(redis.url, { ...defaultLimits, MAX_REPLY_BYTES: 10_000 });
+});
+afterAll(async () => {
+  await svc?.stop();
+  await redis?.stop();
+});
+
+it('Threads: RecentMessages and ListMessages over the budget name limit_per_thread and limit; within it they answer', async () => {
+  const ids: string[] = [];
+  for (let t = 0; t < 3; t++) {
+    const { thread } = await svc.threads.createThread({ groupId: 'big', topic: `t${t}` });
+    ids.push(thread!.id);
+    for (let i = 0; i < 5; i++) await svc.threads.createMessage({ threadId: thread!.id, id: `m${t}-${i}`, authorId: 'a', text });
+  }
+  // 3 threads × 5 messages × ~1 kB = ~15 kB > 10 kB.
+  for (const req of [{ threadIds: ids, limitPerThread: '5' }, { groupId: 'big', limitPerThread: '5' }]) {
+    const f = await failure(svc.threads.recentMessages(req));
+    expect(f).toMatchObject({ code: status.INVALID_ARGUMENT, reason: 'INVALID_ARGUMENT' });
+    expect(f.details).toMatch(/MAX_REPLY_BYTES.*limit_per_thread/);
+  }
+  expect((await svc.threads.recentMessages({ threadIds: ids, limitPerThread: '3' })).messages).toHaveLength(9);
+
+  for (let i = 5; i < 12; i++) await svc.threads.createMessage({ threadId: ids[0], authorId: 'a', text });
+  expect((await failure(svc.threads.listMessages({ threadId: ids[0], limit: '12' }))).details).toMatch(/MAX_REPLY_BYTES.*limit$/);
+  expect((await svc.threads.listMessages({ threadId: ids[0], limit: '9' })).messages).toHaveLength(9);
+});
+
+it('Streams and Chats: the same budget, naming limit_per_conversation and limit', async () => {
+  const ids: string[] = [];
+  for (let c = 0; c < 2; c++) {
+    const { conversation } = await svc.streams.createConversation({ groupId: 'big', topic: `c${c}` });
+    ids.push(conversation!.id);
+    for (let i = 0; i < 6; i++) await svc.streams.createMessage({ conversationId: conversation!.id, authorId: 'a', text });
+  }
+  const f = await failure(svc.streams.recentMessages({ conversationIds: ids, limitPerConversation: 6 }));
+  expect(f).toMatchObject({ code: status.INVALID_ARGUMENT });
+  expect(f.details).toMatch(/limit_per_conversation/);
+  expect((await svc.streams.recentMessages({ conversationIds: ids, limitPerConversation: 4 })).messages).toHaveLength(8);
+
+  const { chat } = await svc.chats.createChat({ userIds: ['ann', 'bob'] });
+  for (let i = 0; i < 11; i++) await svc.chats.sendMessage({ chatId: chat!.id, authorId: 'ann', text });
+  expect((await failure(svc.chats.listMessages({ chatId: chat!.id, limit: '11' }))).details).toMatch(/limit$/);
+  expect((await svc.chats.listMessages({ chatId: chat!.id, limit: '9' })).messages).toHaveLength(9);
+});
