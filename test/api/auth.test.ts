@@ -124,6 +124,39 @@ describe('namespaces are isolated', () => {
     }
     expect((await a.threads.readThread({ id: ta.id })).thread).toEqual(ta);
   });
+
+  it('crafted ids through every other method stay in the caller\'s namespace, very long ones too', async () => {
+    const ta = (await a.threads.createThread({ groupId: 'g', topic: 'A' })).thread!;
+    await a.threads.createMessage({ threadId: ta.id, authorId: 'u', text: 'A thread' });
+    const va = (await a.streams.createConversation({ groupId: 'g', topic: 'A' })).conversation!;
+    await a.streams.createMessage({ conversationId: va.id, authorId: 'u', text: 'A conversation' });
+    const chat = (await a.chats.createChat({ userIds: ['a1', 'a2'] })).chat!;
+    await a.chats.sendMessage({ chatId: chat.id, authorId: 'a1', text: 'A chat' });
+    const crafted = (k: string, id: string) => [id, `{default:${k}:${id}}`, `default:${k}:${id}`, `}{default:${k}:${id}`, `pl1:{default:${k}:${id}}:meta`, `${id}${'x'.repeat(256 - id.length)}`];
+    for (const id of crafted('t', ta.id)) {
+      expect(await failure(b.threads.updateThread({ id, topic: 'B was here' }))).toMatchObject({ reason: 'NOT_FOUND' });
+      expect(await failure(b.threads.createMessage({ threadId: id, authorId: 'b', text: 'B was here' }))).toMatchObject({ reason: 'NOT_FOUND' });
+      expect((await b.threads.recentMessages({ threadIds: [id] })).messages).toEqual([]);
+    }
+    for (const id of crafted('v', va.id)) {
+      expect(await failure(b.streams.readConversation({ id }))).toMatchObject({ reason: 'NOT_FOUND' });
+      expect(await failure(b.streams.updateConversation({ id, topic: 'B was here' }))).toMatchObject({ reason: 'NOT_FOUND' });
+      expect(await failure(b.streams.createMessage({ conversationId: id, authorId: 'b', text: 'B was here' }))).toMatchObject({ reason: 'NOT_FOUND' });
+      expect(await failure(b.streams.listMessages({ conversationId: id }))).toMatchObject({ reason: 'NOT_FOUND' });
+      expect((await b.streams.recentMessages({ conversationIds: [id] })).messages).toEqual([]);
+      expect((await b.streams.listConversations({ groupId: id })).conversations).toEqual([]);
+      await b.streams.deleteConversation({ id });
+    }
+    for (const id of crafted('c', chat.id)) {
+      expect(await failure(b.chats.sendMessage({ chatId: id, authorId: 'b', text: 'B was here' }))).toMatchObject({ reason: 'NOT_FOUND' });
+      expect(await failure(b.chats.listMessages({ chatId: id }))).toMatchObject({ reason: 'NOT_FOUND' });
+    }
+    expect((await a.threads.readThread({ id: ta.id })).thread).toEqual(ta);
+    expect((await a.threads.listMessages({ threadId: ta.id })).messages.map((m) => m.text)).toEqual(['A thread']);
+    expect((await a.streams.readConversation({ id: va.id })).conversation).toEqual(va);
+    expect((await a.streams.listMessages({ conversationId: va.id })).messages.map((m) => m.text)).toEqual(['A conversation']);
+    expect((await a.chats.listMessages({ chatId: chat.id })).messages.map((m) => m.text)).toEqual(['A chat']);
+  });
 });
 
 describe('rate limits', () => {

@@ -80,3 +80,30 @@ it('reads, updates and deletes with hostile ids find nothing and touch nothing',
   expect((await s.svc.threads.readThread({ id: victim.id })).thread).toEqual(victim);
   expect((await s.svc.threads.listMessages({ threadId: victim.id })).messages.map((m) => m.text)).toEqual(['keep']);
 });
+
+it('Streams and Chats: hostile ids near a real conversation and chat find nothing and touch nothing', async () => {
+  const conv = (await s.svc.streams.createConversation({ groupId: 'victims', topic: 'keep me' })).conversation!;
+  await s.svc.streams.createMessage({ conversationId: conv.id, authorId: 'a', text: 'keep' });
+  const chat = (await s.svc.chats.createChat({ userIds: ['victim-1', 'victim-2'] })).chat!;
+  await s.svc.chats.sendMessage({ chatId: chat.id, authorId: 'victim-1', text: 'keep' });
+  const before = await s.redis.client().dbsize();
+  const near = (id: string) => [`${id}}`, `{${id}`, `${id}:meta`, `${id}:msg`, `${id} `, `*${id.slice(1)}`, `${id.slice(0, -1)}?`];
+  const probes = [...HOSTILE.filter((i) => i !== ''), ...near(conv.id), ...near(chat.id)];
+  for (const id of probes) {
+    expect(await failure(s.svc.streams.readConversation({ id }))).toMatchObject({ reason: 'NOT_FOUND' });
+    expect(await failure(s.svc.streams.updateConversation({ id, topic: 'x' }))).toMatchObject({ reason: 'NOT_FOUND' });
+    expect(await failure(s.svc.streams.createMessage({ conversationId: id, authorId: 'a', text: 'x' }))).toMatchObject({ reason: 'NOT_FOUND' });
+    expect(await failure(s.svc.streams.listMessages({ conversationId: id }))).toMatchObject({ reason: 'NOT_FOUND' });
+    expect((await s.svc.streams.recentMessages({ conversationIds: [id] })).messages).toEqual([]);
+    await s.svc.streams.deleteConversation({ id });
+  }
+  // (The HOSTILE ids themselves are real chats since the test above.)
+  for (const id of near(chat.id)) {
+    expect(await failure(s.svc.chats.sendMessage({ chatId: id, authorId: 'a', text: 'x' }))).toMatchObject({ reason: 'NOT_FOUND' });
+    expect(await failure(s.svc.chats.listMessages({ chatId: id }))).toMatchObject({ reason: 'NOT_FOUND' });
+  }
+  expect(await s.redis.client().dbsize()).toBe(before);
+  expect((await s.svc.streams.readConversation({ id: conv.id })).conversation).toEqual(conv);
+  expect((await s.svc.streams.listMessages({ conversationId: conv.id })).messages.map((m) => m.text)).toEqual(['keep']);
+  expect((await s.svc.chats.listMessages({ chatId: chat.id })).messages.map((m) => m.text)).toEqual(['keep']);
+});
