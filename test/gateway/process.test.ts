@@ -80,6 +80,35 @@ it('SIGTERM drains: the in-flight request finishes with 200, new ones are refuse
   expect(g.lines.some((l) => l.includes('"msg":"stopped"'))).toBe(true);
 });
 
+it('SIGTERM under load: every answered write is 200 and stored, the rest are refused cleanly (503 or connection refused), exit 0', async () => {
+  const g = await spawn();
+  const { thread } = await svc.threads.createThread({ groupId: 'p', topic: 'gateway load' });
+  const acked: string[] = [];
+  const outcomes = new Map<string, number>();
+  const worker = async (w: number) => {
+    const until = Date.now() + 5000;
+    for (let i = 0; Date.now() < until; i++) {
+      const id = `w${w}-${i}`;
+      const r = await post(g.url, '/threads/Threads/CreateMessage', { thread_id: thread!.id, id, author_id: 'a', text: id }).then(
+        (res) => res.status,
+        () => 'refused',
+      );
+      outcomes.set(String(r), (outcomes.get(String(r)) ?? 0) + 1);
+      if (r !== 200) return;
+      acked.push(id);
+    }
+  };
+  const load = Promise.all(Array.from({ length: 8 }, (_, w) => worker(w)));
+  await new Promise((r) => setTimeout(r, 400));
+  g.child.kill('SIGTERM');
+  await load;
+  expect(await g.exited).toBe(0);
+  expect([...outcomes.keys()].every((k) => ['200', '503', 'refused'].includes(k))).toBe(true);
+  expect(outcomes.get('200')).toBeGreaterThan(0);
+  const stored = new Set((await svc.threads.listMessages({ threadId: thread!.id, limit: '1000' })).messages.map((m) => m.id));
+  for (const id of acked) expect(stored.has(id)).toBe(true);
+});
+
 it('SIGTERM with nothing in flight exits 0 at once', async () => {
   const g = await spawn();
   const started = Date.now();
