@@ -19,7 +19,8 @@ import { errorFromStatus, httpError, writeError, type HttpError } from './errors
 import { HeaderError, metadataOf, REQUEST_ID_HEADER, requestIdOf, timeoutMsOf } from './headers';
 import { requestFromJson, responseToJson, JsonInputError } from './json';
 import { httpInFlight, httpLatency, httpRequests } from './metrics';
-import { buildRoutes, loadRegistry, type Route, type RouteTable } from './routes';
+import { buildRoutes, type Route, type RouteTable } from './routes';
+import { loadRegistry } from '../src/descriptors';
 
 export interface GatewayOptions {
   /** Where the service listens, e.g. `localhost:50051`. */

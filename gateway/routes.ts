@@ -5,17 +5,7 @@
  * without a gateway change. Aliases give a service a second prefix (m3o served
  * Streams under `/protobuf/Streams/{Method}`).
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { createFileRegistry, fromBinary, type DescMessage, type DescMethod, type FileRegistry } from '@bufbuild/protobuf';
-import { FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
-
-/**
- * Where `npm run gen` writes the descriptors. From gateway/*.ts (tests) and
- * from dist/gateway/*.js (after `npm run build`, which copies the file to
- * dist/src/gen) the relative path is the same.
- */
-export const DESCRIPTORS_PATH = join(__dirname, '..', 'src', 'gen', 'descriptors.binpb');
+import type { DescMessage, DescMethod, FileRegistry } from '@bufbuild/protobuf';
 
 /** Second prefixes, by fully-qualified service name. */
 export const ALIASES: Readonly<Record<string, readonly string[]>> = {
@@ -37,11 +27,6 @@ export interface RouteTable {
   routes: ReadonlyMap<string, Route>;
   /** Methods the gateway cannot serve as a JSON POST yet (streaming), as gRPC paths. */
   unserved: readonly string[];
-}
-
-/** The registry of every message, enum and service in the descriptor set file. */
-export function loadRegistry(path: string = DESCRIPTORS_PATH): FileRegistry {
-  return createFileRegistry(fromBinary(FileDescriptorSetSchema, readFileSync(path)));
 }
 
 export function buildRoutes(registry: FileRegistry): RouteTable {

@@ -4,19 +4,16 @@
  * `buf build` wrote, so strict clients such as grpcurl can describe every
  * method, well-known types included.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
-import { fromBinary, toBinary } from '@bufbuild/protobuf';
-import { FileDescriptorProtoSchema, FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
+import { createFileRegistry, toBinary } from '@bufbuild/protobuf';
+import { FileDescriptorProtoSchema, type FileDescriptorSet } from '@bufbuild/protobuf/wkt';
 import { HealthImplementation } from 'grpc-health-check';
 import { chatsService } from './api/chats';
 import { streamsService } from './api/streams';
 import { threadsService } from './api/threads';
 import { makeContextOf } from './api/context';
 import { makeUnary, tolerantDecoding } from './api/unary';
-import { descriptorRegistry } from './api/request-utf8';
 import type { KeyRing } from './auth/api-keys';
 import type { Containers } from './core/containers';
 import type { Throttle } from './core/throttle';
@@ -24,8 +21,8 @@ import { ChatsService } from './gen/chats/chats';
 import { StreamsService } from './gen/streams/streams';
 import { ThreadsService } from './gen/threads/threads';
 import type { Logger } from './log';
+import { loadDescriptorSet } from './descriptors';
 
-export const DESCRIPTORS_PATH = join(__dirname, 'gen', 'descriptors.binpb');
 export const SERVICE_NAMES = ['threads.Threads', 'chats.Chats', 'streams.Streams'] as const;
 
 export interface ServerOptions {
@@ -48,8 +45,8 @@ export function buildServer(core: Containers, log: Logger, opts: ServerOptions):
     'grpc.max_send_message_length': opts.maxSendBytes,
   });
   const unary = makeUnary(log, makeContextOf(opts.keys, log, opts.throttle));
-  const descriptors = readFileSync(DESCRIPTORS_PATH);
-  const registry = descriptorRegistry(descriptors);
+  const descriptors = loadDescriptorSet();
+  const registry = createFileRegistry(descriptors);
   server.addService(tolerantDecoding(ThreadsService, registry), threadsService(core, unary));
   server.addService(tolerantDecoding(ChatsService, registry), chatsService(core, unary));
   server.addService(tolerantDecoding(StreamsService, registry), streamsService(core, unary));
@@ -65,8 +62,8 @@ export function buildServer(core: Containers, log: Logger, opts: ServerOptions):
  * hand it every file of the FileDescriptorSet as it is (real names, real
  * imports) instead of proto-loader's re-generated ones (grpc-node issue 2595).
  */
-export function reflectionFromDescriptors(set: Uint8Array): ReflectionService {
-  const files = fromBinary(FileDescriptorSetSchema, set).file.map((f) => toBinary(FileDescriptorProtoSchema, f));
+export function reflectionFromDescriptors(set: FileDescriptorSet): ReflectionService {
+  const files = set.file.map((f) => toBinary(FileDescriptorProtoSchema, f));
   const definition = { all: { format: 'Protocol Buffer 3 FileDescriptorProto', fileDescriptorProtos: files } };
   return new ReflectionService(definition as never, { services: [...SERVICE_NAMES] });
 }

@@ -7,8 +7,7 @@
  * walking the wire bytes with the request's descriptor.
  */
 import { isUtf8 } from 'node:buffer';
-import { createFileRegistry, fromBinary, ScalarType, type DescField, type DescMessage, type FileRegistry } from '@bufbuild/protobuf';
-import { FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
+import { ScalarType, type DescField, type DescMessage, type FileRegistry } from '@bufbuild/protobuf';
 import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
 
 const fatal = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -28,10 +27,6 @@ export function strictReader(bytes: Uint8Array): BinaryReader {
       throw new InvalidUtf8();
     }
   });
-}
-
-export function descriptorRegistry(set: Uint8Array): FileRegistry {
-  return createFileRegistry(fromBinary(FileDescriptorSetSchema, set));
 }
 
 /** The input message of a method path such as `/threads.Threads/CreateMessage`. */

@@ -9,7 +9,7 @@ import { ListMessagesResponse as ChatsListMessagesResponse } from '../../src/gen
 import { ListMessagesRequest as StreamsListMessagesRequest } from '../../src/gen/streams/streams';
 import { ListMessagesRequest as ThreadsListMessagesRequest } from '../../src/gen/threads/threads';
 import { JsonInputError, requestFromJson, responseToJson } from '../../gateway/json';
-import { loadRegistry } from '../../gateway/routes';
+import { loadRegistry } from '../../src/descriptors';
 
 const registry = loadRegistry();
 const schema = (name: string) => registry.getMessage(name)!;

@@ -11,7 +11,7 @@ import { FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
 import { ChatsService } from '../../src/gen/chats/chats';
 import { StreamsService } from '../../src/gen/streams/streams';
 import { ThreadsService } from '../../src/gen/threads/threads';
-import { DESCRIPTORS_PATH } from '../../gateway/routes';
+import { DESCRIPTORS_PATH } from '../../src/descriptors';
 import { useGatewayStack } from '../helpers/stack';
 
 /** Every method of every service in the descriptor set: `{package}/{Service}/{Method}`. */

@@ -14,7 +14,8 @@
 import { deflateSync, gzipSync, brotliCompressSync } from 'node:zlib';
 import fc from 'fast-check';
 import { ScalarType, type DescField, type DescMessage } from '@bufbuild/protobuf';
-import { buildRoutes, loadRegistry, type Route } from '../../gateway/routes';
+import { buildRoutes, type Route } from '../../gateway/routes';
+import { loadRegistry } from '../../src/descriptors';
 import { startGateway, type TestGateway } from '../helpers/gateway';
 import { errorShapeProblems, send, type RawAnswer } from '../helpers/http';
 import { storeProblems } from '../helpers/invariants';
