@@ -57,11 +57,11 @@ export class Containers {
     return stored;
   }
 
-  /** A page of one container's messages; `limitField` is named if the page would exceed MAX_REPLY_BYTES. */
-  async messages(ns: string, kind: Kind, containerId: string, q: MessageQuery, limitField = 'limit'): Promise<Message[]> {
+  /** A page of one container's messages; over MAX_REPLY_BYTES it names `limit`. */
+  async messages(ns: string, kind: Kind, containerId: string, q: MessageQuery): Promise<Message[]> {
     const list = await this.store.listMessages(ns, kind, containerId, q);
     if (!list) throw notFound(kind);
-    this.checkReplySize(replyBytes(list), limitField);
+    this.checkReplySize(replyBytes(list), 'limit');
     return list;
   }
 
