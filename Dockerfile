@@ -10,17 +10,16 @@ COPY src ./src
 COPY gateway ./gateway
 RUN npm run build && npm prune --omit=dev
 
-# Run: the compiled service and gateway, redis-server for the embedded store, as a non-root user.
+# Run: the compiled service (gRPC and JSON over HTTP in one process), redis-server for the embedded store, as a non-root user.
 FROM node:20-bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends redis-server && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/package.json ./package.json
-COPY scripts/start-all.mjs ./scripts/start-all.mjs
 RUN mkdir -p /data && chown node:node /data
 USER node
 ENV DATA_DIR=/data HOST=0.0.0.0 GRPC_PORT=50051 HTTP_PORT=8080
 VOLUME /data
 EXPOSE 50051 8080
-CMD ["node", "scripts/start-all.mjs"]
+CMD ["node", "dist/src/main.js"]

@@ -6,7 +6,7 @@ NPM := npm
 .PHONY: help deps redis bench-tools gen build start test test-soak bench docker clean
 
 help:
-	@echo "make start   install, build, and run the service (gRPC :50051) and gateway (HTTP :8080)"
+	@echo "make start   install, build, and run the service: gRPC on :50051 and JSON over HTTP on :8080, one process"
 	@echo "make test    install, build, type-check and run every test against a real redis-server"
 	@echo "make gen     regenerate src/gen from proto/ (buf + ts-proto)"
 	@echo "make build   gen + compile to dist/"
@@ -38,7 +38,7 @@ build: gen
 	$(NPM) run --silent compile
 
 start: build redis
-	node scripts/start-all.mjs
+	node dist/src/main.js
 
 test: build redis
 	$(NPM) run --silent typecheck

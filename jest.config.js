@@ -1,10 +1,29 @@
-/** Jest: TypeScript through ts-jest (transpile only, from isolatedModules in tsconfig.json; `tsc --noEmit` type-checks first in `make test`). */
-module.exports = {
+/**
+ * Jest: TypeScript through ts-jest (transpile only, from isolatedModules in
+ * tsconfig.json; `tsc --noEmit` type-checks first in `make test`). Two
+ * projects: every test (the JSON transport in-process, as `make start` runs
+ * it), and the gateway suites again with the remote mode (GATEWAY_MODE=remote,
+ * HTTP → gRPC → the same service), so both modes are held to the same tests.
+ */
+const common = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/test'],
-  testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
+};
+
+module.exports = {
   testTimeout: 60_000,
   // Each test file starts its own redis-server; two cores, two workers.
   maxWorkers: 2,
+  projects: [
+    { ...common, displayName: 'all', roots: ['<rootDir>/test'], testMatch: ['**/*.test.ts'] },
+    {
+      ...common,
+      displayName: 'gateway-remote',
+      roots: ['<rootDir>/test'],
+      testMatch: ['**/gateway/*.test.ts', '**/props/gateway-input.test.ts', '**/props/transports.test.ts', '**/faults/slow-store.test.ts'],
+      // Suites that already pin their mode (a fake upstream, a spawned gateway process).
+      testPathIgnorePatterns: ['/gateway/upstream.test.ts', '/gateway/process.test.ts', '/gateway/json.test.ts'],
+      setupFiles: ['<rootDir>/test/helpers/remote-mode.js'],
+    },
+  ],
 };

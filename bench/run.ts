@@ -22,13 +22,13 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, availableParallelism, release, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
-import { ChatsService } from '../src/gen/chats/chats';
+import { ChatsService } from '../test/gen/chats/chats';
 import {
   ThreadsService,
   type CreateMessageRequest,
   type ListMessagesRequest,
   type RecentMessagesRequest,
-} from '../src/gen/threads/threads';
+} from '../test/gen/threads/threads';
 import { foreignCores, mark, processMicros } from './lib/cpu';
 import { fillThread, threadKeys } from './lib/fill';
 import { cleanupLoadFiles, grpcFrame, h2load, wrk, type RunResult } from './lib/load';

@@ -1,37 +1,36 @@
 /**
- * The gateway as an Express 5 app over one gRPC channel to the service.
+ * The HTTP transport: an Express 5 app over a dispatcher (`dispatch.ts`),
+ * which runs the operation in this process or calls a service over gRPC.
  *
  * Per request: a request id (the caller's `x-request-id` or a new one, echoed
  * in the response) → the route of the exact path (404 unknown, 405 not POST)
  * → the body as JSON, whatever the Content-Type (m3o's curl examples send
- * `-d` without one; empty means `{}`; over the limit 413) → the request
- * message (proto3 JSON; a bad value is 400 naming the field) → a unary gRPC
- * call with the forwarded headers as metadata and the deadline from the
- * headers → the response message as proto3 JSON, or the error of
- * `errors.ts`. `GET /healthz` is 200 only while the channel is READY.
+ * `-d` without one; empty means `{}`; over the limit 413) → the forwarded
+ * headers and the deadline checked → the dispatcher (the request message from
+ * proto3 JSON, a bad value 400 naming the field) → the response message as
+ * proto3 JSON, or the error of the one error table. `GET /healthz` is 200
+ * only while calls can be served.
  */
 import { isUtf8 } from 'node:buffer';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import { fromBinary, toBinary, type FileRegistry, type Message } from '@bufbuild/protobuf';
-import { Client, connectivityState, credentials, type Metadata, type ServiceError } from '@grpc/grpc-js';
+import type { FileRegistry } from '@bufbuild/protobuf';
 import type { Logger } from '../src/log';
-import { errorFromStatus, httpError, writeError, type HttpError } from './errors';
-import { HeaderError, metadataOf, REQUEST_ID_HEADER, requestIdOf, timeoutMsOf } from './headers';
-import { requestFromJson, responseToJson, JsonInputError } from './json';
+import type { Dispatcher } from './dispatch';
+import { httpError, writeError, type HttpError } from './errors';
+import { forwardedHeaders, HeaderError, REQUEST_ID_HEADER, requestIdOf, timeoutMsOf } from './headers';
+import { responseToJson } from './json';
 import { httpInFlight, httpLatency, httpRequests } from './metrics';
 import { buildRoutes, type Route, type RouteTable } from './routes';
 import { loadRegistry } from '../src/descriptors';
 
 export interface GatewayOptions {
-  /** Where the service listens, e.g. `localhost:50051`. */
-  grpcTarget: string;
+  /** Where calls go: `inProcess(...)` or `remote(...)` from dispatch.ts. */
+  dispatcher: Dispatcher;
   /** Largest request body in bytes (413 over it). */
   bodyLimitBytes: number;
   /** Deadline of a call without a deadline header. */
   deadlineMs: number;
-  /** Largest gRPC response accepted (the service's GRPC_MAX_SEND_BYTES). */
-  maxResponseBytes?: number;
-  /** How long /healthz waits for the channel to become READY before answering 503. */
+  /** How long /healthz waits for the service to become reachable before answering 503. */
   healthWaitMs?: number;
   log: Logger;
   /** The descriptors; by default the ones `npm run gen` wrote. */
@@ -41,12 +40,12 @@ export interface GatewayOptions {
 export interface Gateway {
   app: Express;
   routes: RouteTable;
-  client: Client;
+  dispatcher: Dispatcher;
   /** Requests being answered now. */
   inFlight(): number;
   /** From now on every new request is 503; resolves once no request is in flight. */
   drain(): Promise<void>;
-  /** Closes the gRPC channel. */
+  /** Closes the dispatcher (the gRPC channel of the remote mode). */
   close(): void;
 }
 
@@ -56,13 +55,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
   const { log } = opts;
   const routes = buildRoutes(opts.registry ?? loadRegistry());
   for (const path of routes.unserved) log.warn({ path }, 'streaming method has no JSON route');
-  const client = new Client(opts.grpcTarget, credentials.createInsecure(), {
-    'grpc.max_receive_message_length': opts.maxResponseBytes ?? 64 * 1024 * 1024,
-    // Reconnect soon after the service comes back, so a restart is a short blip of 503s.
-    'grpc.initial_reconnect_backoff_ms': 250,
-    'grpc.max_reconnect_backoff_ms': 2000,
-    'grpc.primary_user_agent': 'parley-gateway',
-  });
+  const { dispatcher } = opts;
 
   let inFlight = 0;
   let draining = false;
@@ -104,7 +97,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
     res.on('close', finish);
     if (draining) {
       res.setHeader('connection', 'close');
-      writeError(res, httpError(503, 'UNAVAILABLE', 'The gateway is shutting down, try again'));
+      writeError(res, httpError('UNAVAILABLE', 'The gateway is shutting down, try again'));
       return;
     }
     next();
@@ -117,16 +110,16 @@ export function createGateway(opts: GatewayOptions): Gateway {
         void healthz(res);
         return;
       }
-      writeError(res, httpError(405, 'METHOD_NOT_ALLOWED', `Method ${req.method} is not allowed on ${HEALTHZ}; use GET`, { allow: 'GET, HEAD' }));
+      writeError(res, httpError('METHOD_NOT_ALLOWED', `Method ${req.method} is not allowed on ${HEALTHZ}; use GET`, { allow: 'GET, HEAD' }));
       return;
     }
     const route = routes.routes.get(req.path);
     if (!route) {
-      writeError(res, httpError(404, 'NOT_FOUND', `Unknown path ${truncate(req.path, 200)}: routes are POST /{package}/{Service}/{Method}`));
+      writeError(res, httpError('NOT_FOUND', `Unknown path ${truncate(req.path, 200)}: routes are POST /{package}/{Service}/{Method}`));
       return;
     }
     if (req.method !== 'POST') {
-      writeError(res, httpError(405, 'METHOD_NOT_ALLOWED', `Method ${req.method} is not allowed on ${route.httpPath}; use POST`, { allow: 'POST' }));
+      writeError(res, httpError('METHOD_NOT_ALLOWED', `Method ${req.method} is not allowed on ${route.httpPath}; use POST`, { allow: 'POST' }));
       return;
     }
     res.locals.route = route;
@@ -149,29 +142,27 @@ export function createGateway(opts: GatewayOptions): Gateway {
 
   app.use(async (req: Request, res: Response) => {
     const route = res.locals.route as Route;
-    const reqId = res.locals.reqId as string;
-    let request: Message;
-    let metadata: Metadata;
+    const requestId = res.locals.reqId as string;
     let timeoutMs: number;
     try {
       timeoutMs = timeoutMsOf(req.headers, opts.deadlineMs);
-      metadata = metadataOf(req.headers, reqId);
-      request = requestFromJson(route.input, req.body);
+      forwardedHeaders(req.headers);
     } catch (e) {
-      if (e instanceof HeaderError || e instanceof JsonInputError) {
-        writeError(res, httpError(400, e instanceof JsonInputError ? e.id : 'INVALID_ARGUMENT', e.message));
+      if (e instanceof HeaderError) {
+        writeError(res, httpError('INVALID_ARGUMENT', e.message));
         return;
       }
       throw e;
     }
+    const ac = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) ac.abort();
+    });
     try {
-      const response = await callUnary(client, route, request, metadata, timeoutMs, res);
+      const response = await dispatcher.unary({ route, body: req.body, headers: req.headers, requestId, timeoutMs, signal: ac.signal });
       res.status(200).type('application/json').send(JSON.stringify(responseToJson(route.output, response)));
     } catch (e) {
-      const err = e as ServiceError;
-      const answer = errorFromStatus(err);
-      if (answer.status >= 500) log.warn({ reqId, path: route.grpcPath, code: err.code, details: err.details }, 'call failed');
-      writeError(res, answer);
+      writeError(res, dispatcher.answerFor(e));
     }
   });
 
@@ -181,55 +172,22 @@ export function createGateway(opts: GatewayOptions): Gateway {
   });
 
   async function healthz(res: Response): Promise<void> {
-    const ready = !draining && (await channelReady(client, opts.healthWaitMs ?? 1000));
+    const ready = !draining && (await dispatcher.ready(opts.healthWaitMs ?? 1000));
     if (ready) res.status(200).type('application/json').send(JSON.stringify({ status: 'SERVING' }));
-    else writeError(res, httpError(503, 'UNAVAILABLE', draining ? 'The gateway is shutting down' : 'The service is not reachable'));
+    else writeError(res, httpError('UNAVAILABLE', draining ? 'The gateway is shutting down' : 'The service is not reachable'));
   }
 
   return {
     app,
     routes,
-    client,
+    dispatcher,
     inFlight: () => inFlight,
     drain() {
       draining = true;
       return inFlight === 0 ? Promise.resolve() : new Promise((done) => idle.push(done));
     },
-    close: () => client.close(),
+    close: () => dispatcher.close(),
   };
-}
-
-/** One unary call; cancelled when the HTTP caller goes away first. */
-function callUnary(client: Client, route: Route, request: Message, metadata: Metadata, timeoutMs: number, res: Response): Promise<Message> {
-  return new Promise((resolve, reject) => {
-    const call = client.makeUnaryRequest<Message, Message>(
-      route.grpcPath,
-      (m) => Buffer.from(toBinary(route.input, m as never)),
-      (b) => fromBinary(route.output, b),
-      request,
-      metadata,
-      { deadline: Date.now() + timeoutMs },
-      (err, value) => (err ? reject(err) : resolve(value!)),
-    );
-    res.on('close', () => {
-      if (!res.writableFinished) call.cancel();
-    });
-  });
-}
-
-/** READY now, or within `waitMs` of asking the channel to connect. */
-function channelReady(client: Client, waitMs: number): Promise<boolean> {
-  const channel = client.getChannel();
-  const until = Date.now() + waitMs;
-  return new Promise((resolve) => {
-    const check = () => {
-      const state = channel.getConnectivityState(true);
-      if (state === connectivityState.READY) return resolve(true);
-      if (state === connectivityState.SHUTDOWN || state === connectivityState.TRANSIENT_FAILURE) return resolve(false);
-      channel.watchConnectivityState(state, until, (err) => (err ? resolve(false) : check()));
-    };
-    check();
-  });
 }
 
 interface BodyParserError {
@@ -242,24 +200,24 @@ function bodyError(err: unknown, limit: number, log: Logger, reqId: string): Htt
   const e = (typeof err === 'object' && err !== null ? err : {}) as BodyParserError;
   switch (e.type) {
     case 'entity.too.large':
-      return httpError(413, 'PAYLOAD_TOO_LARGE', `The request body is over the gateway's limit of ${limit} bytes`);
+      return httpError('PAYLOAD_TOO_LARGE', `The request body is over the gateway's limit of ${limit} bytes`);
     case 'body.invalid.utf8':
-      return httpError(400, 'INVALID_STRING', 'The request body is not valid UTF-8');
+      return httpError('INVALID_STRING', 'The request body is not valid UTF-8');
     case 'entity.parse.failed':
-      return httpError(400, 'INVALID_JSON', `Malformed JSON: ${truncate(e.message ?? '', 200)}`);
+      return httpError('INVALID_JSON', `Malformed JSON: ${truncate(e.message ?? '', 200)}`);
     case 'charset.unsupported':
     case 'encoding.unsupported':
-      return httpError(415, 'UNSUPPORTED_MEDIA_TYPE', truncate(e.message ?? 'Unsupported body encoding', 200));
+      return httpError('UNSUPPORTED_MEDIA_TYPE', truncate(e.message ?? 'Unsupported body encoding', 200));
     case 'request.aborted':
     case 'request.size.invalid':
-      return httpError(400, 'INVALID_ARGUMENT', truncate(e.message ?? 'Bad request body', 200));
+      return httpError('INVALID_ARGUMENT', truncate(e.message ?? 'Bad request body', 200));
     default:
       // body-parser's other 4xx (e.g. a Content-Encoding the body does not have) are the caller's doing.
       if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
-        return httpError(400, 'INVALID_ARGUMENT', 'The request body could not be decoded: it does not match its Content-Encoding');
+        return httpError('INVALID_ARGUMENT', 'The request body could not be decoded: it does not match its Content-Encoding');
       }
       log.error({ reqId, err }, 'unexpected gateway error');
-      return httpError(500, 'INTERNAL', 'Internal error');
+      return httpError('INTERNAL', 'Internal error');
   }
 }
 

@@ -1,17 +1,19 @@
 /**
- * Every failure the gateway answers goes through here: one table from gRPC
- * codes to HTTP statuses (CONTRACT.md section 3), one function from a gRPC
- * status to an HTTP error, and one writer. Routing and body errors (404, 405,
- * 413, 400) are built by the same constructor, so every error body has the
- * same shape: `{"id", "code", "detail", "status"}`. No body ever carries a
- * stack trace, an address or another internal: a 500 always says "Internal
- * error", and a status that did not come from this service (no ErrorInfo) gets
- * a generic detail for 5xx.
+ * Every failure the HTTP transport answers goes through here: an id of the
+ * one error table (`src/core/errors.ts`, which gives its HTTP status), one
+ * function from a gRPC status to an HTTP error (the remote mode), and one
+ * writer. Routing and body errors (404, 405, 413, 400) are built by the same
+ * constructor, so every error body has the same shape:
+ * `{"id", "code", "detail", "status"}`. No body ever carries a stack trace, an
+ * address or another internal: a 500 always says "Internal error", and a
+ * status that did not come from this service (no ErrorInfo) gets a generic
+ * detail for 5xx.
  */
 import { STATUS_CODES } from 'node:http';
 import { status as grpcStatus, type Metadata } from '@grpc/grpc-js';
 import type { Response } from 'express';
-import { richDetails } from '../src/api/status';
+import { httpStatusOf, isErrorId, type ErrorId } from '../src/core/errors';
+import { richDetails } from '../src/transports/grpc/status';
 
 /** The JSON body of every error answer. */
 export interface ErrorBody {
@@ -58,7 +60,7 @@ export function httpStatusFromCode(code: number): number {
 }
 
 /** The id when a status carries no ErrorInfo (it came from grpc-js or a proxy, not the service). */
-const FALLBACK: Readonly<Record<number, { id: string; detail: string }>> = {
+const FALLBACK: Readonly<Record<number, { id: ErrorId; detail: string }>> = {
   [grpcStatus.INVALID_ARGUMENT]: { id: 'INVALID_ARGUMENT', detail: 'Invalid argument' },
   [grpcStatus.NOT_FOUND]: { id: 'NOT_FOUND', detail: 'Not found' },
   [grpcStatus.UNAUTHENTICATED]: { id: 'UNAUTHORIZED', detail: 'Unauthorized' },
@@ -68,10 +70,14 @@ const FALLBACK: Readonly<Record<number, { id: string; detail: string }>> = {
   [grpcStatus.DEADLINE_EXCEEDED]: { id: 'DEADLINE_EXCEEDED', detail: 'Deadline exceeded' },
 };
 
-const INTERNAL = { id: 'INTERNAL', detail: 'Internal error' };
+const INTERNAL = { id: 'INTERNAL', detail: 'Internal error' } as const;
 
-/** An error answer: the status, the body of the one shape, extra headers. */
-export function httpError(status: number, id: string, detail: string, headers: Record<string, string> = {}): HttpError {
+/** An error answer of an id of the table: its status, the body of the one shape, extra headers. */
+export function httpError(id: ErrorId, detail: string, headers: Record<string, string> = {}): HttpError {
+  return answer(httpStatusOf(id), id, detail, headers);
+}
+
+function answer(status: number, id: string, detail: string, headers: Record<string, string>): HttpError {
   return { status, body: { id, code: status, detail, status: STATUS_CODES[status] ?? 'Error' }, headers };
 }
 
@@ -85,12 +91,12 @@ export function errorFromStatus(err: GrpcFailure): HttpError {
   const headers: Record<string, string> = {};
   // RFC 9110 section 10.2.3: Retry-After as a whole number of seconds.
   if (retryDelayMs !== undefined) headers['retry-after'] = String(Math.max(0, Math.ceil(retryDelayMs / 1000)));
-  if (status === 500) return httpError(500, INTERNAL.id, INTERNAL.detail, headers);
+  if (status === 500) return httpError(INTERNAL.id, INTERNAL.detail, headers);
   const fallback = FALLBACK[err.code] ?? INTERNAL;
-  if (reason) return httpError(status, reason, err.details || fallback.detail, headers);
+  if (reason && isErrorId(reason)) return answer(status, reason, err.details || fallback.detail, headers);
   // Not from this service: a client-side 4xx detail is the caller's business, a 5xx one may name hosts.
   const detail = status < 500 && err.details ? err.details : fallback.detail;
-  return httpError(status, fallback.id, detail, headers);
+  return answer(status, fallback.id, detail, headers);
 }
 
 /** The one writer: status, headers, the JSON body. */

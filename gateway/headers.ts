@@ -57,16 +57,26 @@ export function requestIdOf(headers: IncomingHttpHeaders): string {
   return given !== undefined && /^[\x21-\x7e]{1,128}$/.test(given) ? given : randomUUID();
 }
 
-/** The gRPC metadata of a call: the forwarded headers and the request id. */
-export function metadataOf(headers: IncomingHttpHeaders, requestId: string): Metadata {
-  const md = new Metadata();
+/**
+ * The headers passed on to the service (`authorization`, `micro-namespace`),
+ * checked the same way in both gateway modes: gRPC ASCII metadata values are
+ * printable ASCII only (PROTOCOL-HTTP2.md, ASCII-Value).
+ */
+export function forwardedHeaders(headers: IncomingHttpHeaders): Partial<Record<(typeof FORWARDED_HEADERS)[number], string>> {
+  const out: Partial<Record<(typeof FORWARDED_HEADERS)[number], string>> = {};
   for (const name of FORWARDED_HEADERS) {
     const v = single(headers, name);
     if (v === undefined) continue;
-    // gRPC ASCII metadata values are printable ASCII only (PROTOCOL-HTTP2.md, ASCII-Value).
     if (!/^[\x20-\x7e]*$/.test(v)) throw new HeaderError(name, `Invalid ${name} header: only printable ASCII is allowed`);
-    md.set(name, v);
+    out[name] = v;
   }
+  return out;
+}
+
+/** The gRPC metadata of a call: the forwarded headers and the request id. */
+export function metadataOf(headers: IncomingHttpHeaders, requestId: string): Metadata {
+  const md = new Metadata();
+  for (const [name, v] of Object.entries(forwardedHeaders(headers))) md.set(name, v);
   md.set(REQUEST_ID_HEADER, requestId);
   return md;
 }

@@ -24,19 +24,13 @@ import {
   type JsonValue,
   type Message,
 } from '@bufbuild/protobuf';
+import { AppError } from '../src/core/errors';
 
 const READ: Partial<JsonReadOptions> = { ignoreUnknownFields: true };
 
-/** A request body the gateway cannot turn into a request message: 400, with the field named when there is one. */
-export class JsonInputError extends Error {
-  constructor(
-    readonly id: 'INVALID_JSON' | 'INVALID_STRING',
-    readonly detail: string,
-    readonly field?: string,
-  ) {
-    super(detail);
-    this.name = 'JsonInputError';
-  }
+/** A body the gateway cannot turn into a request message: 400, with the field named when there is one. */
+function inputError(id: 'INVALID_JSON' | 'INVALID_STRING', detail: string, field?: string): AppError {
+  return new AppError(id, detail, { field });
 }
 
 function isObject(v: unknown): v is JsonObject {
@@ -52,7 +46,7 @@ function isWellKnown(desc: DescMessage): boolean {
 export function requestFromJson(schema: DescMessage, body: unknown): Message {
   const json = body === undefined ? {} : body;
   if (!isObject(json)) {
-    throw new JsonInputError('INVALID_JSON', `The request body must be a JSON object, not ${describe(json)}`);
+    throw inputError('INVALID_JSON', `The request body must be a JSON object, not ${describe(json)}`);
   }
   // Unknown fields are dropped first, so nothing in them (depth, lone surrogates) can fail a request.
   const known: JsonObject = {};
@@ -60,20 +54,20 @@ export function requestFromJson(schema: DescMessage, body: unknown): Message {
     const f = fieldOf(schema, key);
     if (!f) continue;
     if (tooDeep(value)) {
-      throw new JsonInputError('INVALID_JSON', `Invalid value for ${f.name}: nested deeper than ${MAX_DEPTH} levels`, f.name);
+      throw inputError('INVALID_JSON', `Invalid value for ${f.name}: nested deeper than ${MAX_DEPTH} levels`, f.name);
     }
     known[key] = value;
   }
   const bad = illFormedString(known, '');
   if (bad !== undefined) {
-    throw new JsonInputError('INVALID_STRING', `Invalid string in ${bad}: not well-formed Unicode (a lone surrogate)`, bad);
+    throw inputError('INVALID_STRING', `Invalid string in ${bad}: not well-formed Unicode (a lone surrogate)`, bad);
   }
   try {
     return fromJson(schema, known, READ);
   } catch (e) {
     const at = locate(schema, known, '');
-    if (at) throw new JsonInputError('INVALID_JSON', `Invalid value for ${at.field}: ${at.reason}`, at.field);
-    throw new JsonInputError('INVALID_JSON', `Invalid request: ${reasonOf(e)}`);
+    if (at) throw inputError('INVALID_JSON', `Invalid value for ${at.field}: ${at.reason}`, at.field);
+    throw inputError('INVALID_JSON', `Invalid request: ${reasonOf(e)}`);
   }
 }
 

@@ -1,49 +1,38 @@
 /**
- * The gateway process: settings → gRPC channel to GRPC_TARGET → Express app →
- * listen on HOST:HTTP_PORT (0 picks a free port; the "gateway listening" log
- * line carries the real one). SIGTERM and SIGINT drain: the listener closes,
- * new requests on open connections get 503, in-flight requests finish (up to
- * SHUTDOWN_TIMEOUT_MS), then the process exits 0.
+ * The gateway as its own process, for deployments that put HTTP at the edge:
+ * settings → a gRPC channel to GRPC_TARGET → the Express app → listen on
+ * HOST:HTTP_PORT (0 picks a free port; the "gateway listening" log line
+ * carries the real one). `make start` does not need it: the service process
+ * serves HTTP itself. SIGTERM and SIGINT drain (serve.ts), then the process
+ * exits 0.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { collectDefaultMetrics } from 'prom-client';
 import { createLogger } from '../src/log';
 import { serveMetrics } from '../src/metrics/serve';
 import { gatewayRegistry } from './metrics';
 import { createGateway } from './app';
+import { remote } from './dispatch';
+import { serveHttp, type HttpServer } from './serve';
 import { loadGatewaySettings } from './settings';
 
 async function main(): Promise<void> {
   const s = loadGatewaySettings();
   const log = createLogger(s.logLevel, 'parley-gateway');
-  const gw = createGateway({
-    grpcTarget: s.grpcTarget,
-    bodyLimitBytes: s.bodyLimitBytes,
-    deadlineMs: s.deadlineMs,
-    maxResponseBytes: s.maxResponseBytes,
-    log,
-  });
+  collectDefaultMetrics({ register: gatewayRegistry, prefix: 'parley_gateway_' });
+  const dispatcher = remote({ grpcTarget: s.grpcTarget, maxResponseBytes: s.maxResponseBytes }, log);
+  const gw = createGateway({ dispatcher, bodyLimitBytes: s.bodyLimitBytes, deadlineMs: s.deadlineMs, log });
   // Start connecting now, so the first request does not pay for it.
-  gw.client.getChannel().getConnectivityState(true);
+  dispatcher.client.getChannel().getConnectivityState(true);
 
-  const server = createServer(gw.app);
-
+  let http: HttpServer | undefined;
   let metrics: { server: Server; port: number } | undefined;
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal, inFlight: gw.inFlight() }, 'draining');
-    const closed = new Promise<void>((done) => server.close(() => done()));
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<boolean>((done) => {
-      timer = setTimeout(() => done(true), s.shutdownTimeoutMs);
-    });
-    if (await Promise.race([gw.drain().then(() => false), timedOut])) log.warn({ inFlight: gw.inFlight() }, 'drain timed out; closing remaining requests');
-    clearTimeout(timer);
-    // Idle keep-alive connections (and, after a timeout, the stragglers).
-    server.closeAllConnections();
-    await closed;
+    await http?.stop();
     gw.close();
     metrics?.server.close();
     log.info('stopped');
@@ -58,22 +47,13 @@ async function main(): Promise<void> {
 
   metrics = await serveMetrics(gatewayRegistry, s.host, s.metricsPort);
   log.info({ port: metrics.port }, 'metrics at /metrics');
-  const port = await listen(server, s.httpPort, s.host);
+  const started = await serveHttp(gw, s.host, s.httpPort, s.shutdownTimeoutMs, log);
   if (stopping) {
-    server.close();
+    await started.stop();
     return;
   }
-  log.info({ host: s.host, port, grpcTarget: s.grpcTarget, routes: gw.routes.routes.size }, 'gateway listening');
-}
-
-function listen(server: Server, port: number, host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
+  http = started;
+  log.info({ host: s.host, port: started.port, grpcTarget: s.grpcTarget, routes: gw.routes.routes.size }, 'gateway listening');
 }
 
 main().catch((err: unknown) => {

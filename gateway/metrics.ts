@@ -1,14 +1,14 @@
 /**
  * The gateway's own Prometheus metrics: requests by route and HTTP status
- * with their latency, requests in flight, and Node's process metrics.
- * Served on GATEWAY_METRICS_PORT at /metrics. Unknown paths share the label
+ * with their latency and requests in flight. The separate gateway process
+ * serves them with Node's process metrics on GATEWAY_METRICS_PORT; the
+ * service process serves them beside its own on METRICS_PORT. Unknown paths share the label
  * "unmatched", so a scanner cannot blow up the label set.
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { LATENCY_BUCKETS } from '../src/metrics/serve';
 
 export const gatewayRegistry = new Registry();
-collectDefaultMetrics({ register: gatewayRegistry, prefix: 'parley_gateway_' });
 
 export const httpRequests = new Counter({
   name: 'parley_gateway_http_requests_total',

@@ -6,7 +6,7 @@
  * gateway/README.md lists the same names and defaults.
  */
 import { z } from 'zod';
-import { loadConfig } from '../src/config';
+import { loadConfig, type Config } from '../src/config';
 
 /** The service accepts gRPC requests up to 4 MiB (GRPC_MAX_RECEIVE_BYTES), so a larger JSON body could never pass. */
 export const MAX_BODY_LIMIT_BYTES = 4 * 1024 * 1024;
@@ -25,6 +25,8 @@ const schema = z.object({
 });
 
 export interface GatewaySettings {
+  /** The shared settings these were read with. */
+  config: Config;
   host: string;
   httpPort: number;
   grpcTarget: string;
@@ -46,6 +48,7 @@ export function loadGatewaySettings(env: NodeJS.ProcessEnv = process.env): Gatew
     throw new Error(`Invalid settings: ${problems}`);
   }
   return Object.freeze({
+    config: cfg,
     host: cfg.host,
     httpPort: cfg.httpPort,
     grpcTarget: cfg.grpcTarget,

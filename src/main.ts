@@ -1,24 +1,32 @@
 /**
  * Composition root: settings → store (embedded redis-server unless REDIS_URL
- * or REDIS_CLUSTER_NODES is set) → core → gRPC server. SIGTERM and SIGINT
- * drain: health turns NOT_SERVING, new calls are refused, in-flight calls
- * finish (up to SHUTDOWN_TIMEOUT_MS), then Redis is closed and the process exits 0.
+ * or REDIS_CLUSTER_NODES is set) → operations → gRPC on GRPC_PORT and the
+ * JSON transport on HTTP_PORT, both in this process over the same operation
+ * table. SIGTERM and SIGINT drain: health turns NOT_SERVING, new calls are
+ * refused, in-flight calls finish (up to SHUTDOWN_TIMEOUT_MS), then Redis is
+ * closed and the process exits 0.
  */
 import type { Server } from '@grpc/grpc-js';
 import type { HealthImplementation } from 'grpc-health-check';
-import { loadConfig, type Config } from './config';
-import { Containers } from './core/containers';
-import { Throttle } from './core/throttle';
+import { Registry } from 'prom-client';
+import { createGateway } from '../gateway/app';
+import { inProcess } from '../gateway/dispatch';
+import { gatewayRegistry } from '../gateway/metrics';
+import { serveHttp } from '../gateway/serve';
+import { loadGatewaySettings, type GatewaySettings } from '../gateway/settings';
+import type { Config } from './config';
 import { KeyRing, loadOrCreateDefaultKey, parseApiKeys } from './auth/api-keys';
 import { createLogger, type Logger } from './log';
 import { serveMetrics } from './metrics/serve';
 import { registry } from './metrics/service';
-import { bind, buildServer, SERVICE_NAMES } from './server';
+import { buildCalls } from './service';
+import { bind, buildServer, SERVICE_NAMES } from './transports/grpc/server';
 import { startEmbeddedRedis, type EmbeddedRedis } from './store/embedded';
 import { RedisStore } from './store/redis-store';
 
 async function main(): Promise<void> {
-  const cfg = loadConfig();
+  const http = loadGatewaySettings();
+  const cfg = http.config;
   const log = createLogger(cfg.logLevel, 'parley');
 
   // Each started part registers how to stop it; they stop once, in reverse
@@ -48,7 +56,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 
-  startup = start(cfg, log, stoppers, () => stopping !== undefined);
+  startup = start(cfg, http, log, stoppers, () => stopping !== undefined);
   try {
     await startup;
   } catch (err) {
@@ -58,7 +66,13 @@ async function main(): Promise<void> {
 }
 
 /** Starts the parts in order; returns early, starting nothing more, once `stopRequested()`. */
-async function start(cfg: Config, log: Logger, stoppers: (() => Promise<void>)[], stopRequested: () => boolean): Promise<void> {
+async function start(
+  cfg: Config,
+  httpSettings: GatewaySettings,
+  log: Logger,
+  stoppers: (() => Promise<void>)[],
+  stopRequested: () => boolean,
+): Promise<void> {
   // Settings that can be refused are checked before anything starts.
   const keys = loadKeys(cfg.apiKeys, cfg.dataDir, log);
   let embedded: EmbeddedRedis | undefined;
@@ -76,24 +90,34 @@ async function start(cfg: Config, log: Logger, stoppers: (() => Promise<void>)[]
     commandTimeoutMs: cfg.redisCommandTimeoutMs,
   });
   stoppers.push(() => store.close());
-  const throttle = new Throttle(store, cfg.rate);
-  const core = new Containers(store, cfg.limits, throttle);
-  const { server, health } = buildServer(core, log, {
-    throttle,
-    maxReceiveBytes: cfg.grpcMaxReceiveBytes,
-    maxSendBytes: cfg.grpcMaxSendBytes,
-    keys,
+  const calls = buildCalls(store, { limits: cfg.limits, rate: cfg.rate, keys }, log);
+  const { server, health } = buildServer(calls, log, { maxReceiveBytes: cfg.grpcMaxReceiveBytes, maxSendBytes: cfg.grpcMaxSendBytes });
+  let serving = false;
+  const gw = createGateway({
+    dispatcher: inProcess(calls, log, () => serving),
+    bodyLimitBytes: httpSettings.bodyLimitBytes,
+    deadlineMs: httpSettings.deadlineMs,
+    log,
   });
   if (stopRequested()) return;
-  const metrics = await serveMetrics(registry, cfg.host, cfg.metricsPort);
+  const metrics = await serveMetrics(Registry.merge([registry, gatewayRegistry]), cfg.host, cfg.metricsPort);
   stoppers.push(() => new Promise<void>((done) => metrics.server.close(() => done())));
   log.info({ port: metrics.port }, 'metrics at /metrics');
   if (stopRequested()) return;
   const port = await bind(server, `${cfg.host}:${cfg.grpcPort}`);
   stoppers.push(() => drain(server, health, cfg.shutdownTimeoutMs, log));
   if (stopRequested()) return;
+  const httpServer = await serveHttp(gw, cfg.host, cfg.httpPort, cfg.shutdownTimeoutMs, log);
+  stoppers.push(async () => {
+    serving = false;
+    await httpServer.stop();
+  });
+  if (stopRequested()) return;
+  serving = true;
   for (const s of ['', ...SERVICE_NAMES]) health.setStatus(s, 'SERVING');
-  log.info({ host: cfg.host, port, store: embedded ? 'embedded' : 'external' }, 'gRPC server listening');
+  log.info({ host: cfg.host, port: httpServer.port, routes: gw.routes.routes.size }, 'HTTP listening');
+  // The last line of a start: whoever waits for it may call both ports.
+  log.info({ host: cfg.host, port, httpPort: httpServer.port, store: embedded ? 'embedded' : 'external' }, 'gRPC server listening');
 }
 
 /** Health NOT_SERVING, refuse new calls, let in-flight ones finish (force-close after the timeout). */

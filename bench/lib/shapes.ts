@@ -2,7 +2,7 @@
  * What the benchmark sends, and replies of the same shape for the fixed-answer
  * floors. Shared by the runner and the baseline servers so both sides agree.
  */
-import type { Message as WireMessage } from '../../src/gen/threads/threads';
+import type { Message as WireMessage } from '../../test/gen/threads/threads';
 
 /** The stored text of every benchmark message: 100 bytes of ASCII. */
 export const TEXT = 'The quick brown fox jumps over the lazy dog; pack my box with five dozen liquor jugs. Sphinx of qua!';

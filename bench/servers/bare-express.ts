@@ -12,8 +12,8 @@
  */
 import express, { type Request, type Response } from 'express';
 import { Client, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
-import { ChatsService, type Chat } from '../../src/gen/chats/chats';
-import { ThreadsService, type Message } from '../../src/gen/threads/threads';
+import { ChatsService, type Chat } from '../../test/gen/chats/chats';
+import { ThreadsService, type Message } from '../../test/gen/threads/threads';
 import { FAKE_CHAT, FAKE_THREAD_ID, LIST_LIMIT, RECENT_PER_THREAD, RECENT_THREADS, fakeMessage, messageJson, PATHS, type Method } from '../lib/shapes';
 
 const mode = process.env.BENCH_MODE ?? 'fixed';

@@ -14,7 +14,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { Redis } from 'ioredis';
-import { ChatsService, type CreateChatRequest, type CreateChatResponse } from '../../src/gen/chats/chats';
+import { ChatsService, type CreateChatRequest, type CreateChatResponse } from '../../test/gen/chats/chats';
 import {
   ThreadsService,
   type CreateMessageRequest,
@@ -24,7 +24,7 @@ import {
   type Message,
   type RecentMessagesRequest,
   type RecentMessagesResponse,
-} from '../../src/gen/threads/threads';
+} from '../../test/gen/threads/threads';
 import { FAKE_CHAT, FAKE_THREAD_ID, LIST_LIMIT, RECENT_PER_THREAD, RECENT_THREADS, fakeMessage } from '../lib/shapes';
 
 const CREATE_MESSAGE = `

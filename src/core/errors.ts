@@ -1,9 +1,11 @@
 /**
- * The service's whole error vocabulary, declared once. Each error has an id
- * (what callers match on: `google.rpc.ErrorInfo.reason` over gRPC, the `id`
- * of the gateway's JSON body), a status code, and a default human detail.
- * The core speaks in these ids only; `api/status.ts` turns them into gRPC
- * statuses and the gateway into HTTP statuses.
+ * The service's whole error vocabulary, declared once: every id any transport
+ * can answer. Each error has an id (what callers match on:
+ * `google.rpc.ErrorInfo.reason` over gRPC, the `id` of the JSON error body),
+ * a gRPC status code, an HTTP status, and a default human detail. The core
+ * speaks in these ids only; `transports/grpc/status.ts` turns them into gRPC
+ * statuses and `gateway/errors.ts` into HTTP answers. The ids marked HTTP only
+ * are answered by the JSON gateway before any operation runs.
  */
 
 /** gRPC status codes by name, so the core needs no gRPC import. */
@@ -12,42 +14,52 @@ export type Code =
   | 'NOT_FOUND'
   | 'UNAUTHENTICATED'
   | 'PERMISSION_DENIED'
+  | 'FAILED_PRECONDITION'
   | 'RESOURCE_EXHAUSTED'
   | 'UNAVAILABLE'
   | 'DEADLINE_EXCEEDED'
   | 'INTERNAL';
 
 const table = {
-  MISSING_ID: ['INVALID_ARGUMENT', 'Missing id'],
-  MISSING_GROUP_ID: ['INVALID_ARGUMENT', 'Missing group_id'],
-  MISSING_TOPIC: ['INVALID_ARGUMENT', 'Missing topic'],
-  MISSING_AUTHOR_ID: ['INVALID_ARGUMENT', 'Missing author_id'],
-  MISSING_TEXT: ['INVALID_ARGUMENT', 'Missing text'],
-  MISSING_THREAD_ID: ['INVALID_ARGUMENT', 'Missing thread_id'],
-  MISSING_THREAD_IDS: ['INVALID_ARGUMENT', 'Missing thread_ids or group_id'],
-  MISSING_CHAT_ID: ['INVALID_ARGUMENT', 'Missing chat_id'],
-  MISSING_USER_IDS: ['INVALID_ARGUMENT', 'Missing user_ids: a chat needs two or more users'],
-  MISSING_CONVERSATION_ID: ['INVALID_ARGUMENT', 'Missing conversation_id'],
-  MISSING_CONVERSATION_IDS: ['INVALID_ARGUMENT', 'Missing conversation_ids'],
+  MISSING_ID: ['INVALID_ARGUMENT', 400, 'Missing id'],
+  MISSING_GROUP_ID: ['INVALID_ARGUMENT', 400, 'Missing group_id'],
+  MISSING_TOPIC: ['INVALID_ARGUMENT', 400, 'Missing topic'],
+  MISSING_AUTHOR_ID: ['INVALID_ARGUMENT', 400, 'Missing author_id'],
+  MISSING_TEXT: ['INVALID_ARGUMENT', 400, 'Missing text'],
+  MISSING_THREAD_ID: ['INVALID_ARGUMENT', 400, 'Missing thread_id'],
+  MISSING_THREAD_IDS: ['INVALID_ARGUMENT', 400, 'Missing thread_ids or group_id'],
+  MISSING_CHAT_ID: ['INVALID_ARGUMENT', 400, 'Missing chat_id'],
+  MISSING_CHAT_IDS: ['INVALID_ARGUMENT', 400, 'Missing chat_ids'],
+  MISSING_USER_IDS: ['INVALID_ARGUMENT', 400, 'Missing user_ids: a chat needs two or more users'],
+  MISSING_CONVERSATION_ID: ['INVALID_ARGUMENT', 400, 'Missing conversation_id'],
+  MISSING_CONVERSATION_IDS: ['INVALID_ARGUMENT', 400, 'Missing conversation_ids'],
   /** A value of the wrong shape: bad order, negative or too large limit/offset, bad timestamp. */
-  INVALID_ARGUMENT: ['INVALID_ARGUMENT', 'Invalid argument'],
+  INVALID_ARGUMENT: ['INVALID_ARGUMENT', 400, 'Invalid argument'],
   /** A field over its documented size limit. */
-  FIELD_TOO_LONG: ['INVALID_ARGUMENT', 'Field too long'],
+  FIELD_TOO_LONG: ['INVALID_ARGUMENT', 400, 'Field too long'],
   /** A repeated field with more entries than allowed. */
-  TOO_MANY_IDS: ['INVALID_ARGUMENT', 'Too many ids'],
+  TOO_MANY_IDS: ['INVALID_ARGUMENT', 400, 'Too many ids'],
   /** A string that is not well-formed Unicode (lone surrogates). */
-  INVALID_STRING: ['INVALID_ARGUMENT', 'Invalid string'],
+  INVALID_STRING: ['INVALID_ARGUMENT', 400, 'Invalid string'],
   /** Gateway: the body is not JSON, not an object, or has a wrong JSON type. */
-  INVALID_JSON: ['INVALID_ARGUMENT', 'Invalid JSON'],
-  INVALID_CURSOR: ['INVALID_ARGUMENT', 'Invalid cursor'],
-  NOT_FOUND: ['NOT_FOUND', 'Not found'],
-  UNAUTHORIZED: ['UNAUTHENTICATED', 'Unauthorized'],
-  FORBIDDEN: ['PERMISSION_DENIED', 'Forbidden'],
-  RATE_LIMITED: ['RESOURCE_EXHAUSTED', 'Rate limit exceeded'],
-  UNAVAILABLE: ['UNAVAILABLE', 'The store is unavailable, try again'],
-  DEADLINE_EXCEEDED: ['DEADLINE_EXCEEDED', 'Deadline exceeded'],
-  INTERNAL: ['INTERNAL', 'Internal error'],
-} as const satisfies Record<string, readonly [Code, string]>;
+  INVALID_JSON: ['INVALID_ARGUMENT', 400, 'Invalid JSON'],
+  INVALID_CURSOR: ['INVALID_ARGUMENT', 400, 'Invalid cursor'],
+  NOT_FOUND: ['NOT_FOUND', 404, 'Not found'],
+  /** HTTP only: a known path asked with another method than POST (GET too for Subscribe). */
+  METHOD_NOT_ALLOWED: ['INVALID_ARGUMENT', 405, 'Method not allowed'],
+  /** HTTP only: a body over GATEWAY_BODY_LIMIT_BYTES. */
+  PAYLOAD_TOO_LARGE: ['INVALID_ARGUMENT', 413, 'Payload too large'],
+  /** HTTP only: a body charset or Content-Encoding the gateway does not decode. */
+  UNSUPPORTED_MEDIA_TYPE: ['INVALID_ARGUMENT', 415, 'Unsupported media type'],
+  UNAUTHORIZED: ['UNAUTHENTICATED', 401, 'Unauthorized'],
+  FORBIDDEN: ['PERMISSION_DENIED', 403, 'Forbidden'],
+  RATE_LIMITED: ['RESOURCE_EXHAUSTED', 429, 'Rate limit exceeded'],
+  /** A gRPC RESOURCE_EXHAUSTED that did not come from this service (e.g. a message over a size limit). */
+  RESOURCE_EXHAUSTED: ['RESOURCE_EXHAUSTED', 429, 'Resource exhausted'],
+  UNAVAILABLE: ['UNAVAILABLE', 503, 'The store is unavailable, try again'],
+  DEADLINE_EXCEEDED: ['DEADLINE_EXCEEDED', 504, 'Deadline exceeded'],
+  INTERNAL: ['INTERNAL', 500, 'Internal error'],
+} as const satisfies Record<string, readonly [Code, number, string]>;
 
 export type ErrorId = keyof typeof table;
 
@@ -55,8 +67,17 @@ export function codeOf(id: ErrorId): Code {
   return table[id][0];
 }
 
-export function defaultDetail(id: ErrorId): string {
+/** The HTTP status a JSON caller gets for this id. */
+export function httpStatusOf(id: ErrorId): number {
   return table[id][1];
+}
+
+export function defaultDetail(id: ErrorId): string {
+  return table[id][2];
+}
+
+export function isErrorId(s: string): s is ErrorId {
+  return Object.hasOwn(table, s);
 }
 
 /** A failure the caller is meant to see: its id, code and detail go on the wire as they are. */

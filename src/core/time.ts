@@ -32,13 +32,13 @@ export function nanosToRfc3339(ns: Nanos): string {
   return new Date(Number(sec) * 1000).toISOString().replace(/\.\d{3}Z$/, `.${frac}Z`);
 }
 
-export function nanosToTimestamp(ns: Nanos): { seconds: string; nanos: number } {
+export function nanosToTimestamp(ns: Nanos): { seconds: bigint; nanos: number } {
   const n = BigInt(ns);
-  return { seconds: (n / BILLION).toString(), nanos: Number(n % BILLION) };
+  return { seconds: n / BILLION, nanos: Number(n % BILLION) };
 }
 
 /** A Timestamp from the wire, checked against its documented range. */
-export function timestampToNanos(field: string, ts: { seconds: string; nanos: number }): Nanos {
+export function timestampToNanos(field: string, ts: { seconds: bigint | string; nanos: number }): Nanos {
   let seconds: bigint;
   try {
     seconds = BigInt(ts.seconds);

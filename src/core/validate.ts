@@ -43,11 +43,11 @@ export function checkIdList(field: string, ids: readonly string[], limits: Limit
 }
 
 /**
- * An integer field (int64 arrives as a decimal string, int32 and wrappers as a
+ * An integer field (int64 arrives as a bigint, int32 and wrappers as a
  * number) within [0, max]; unset and 0 give `dflt`.
  */
-export function intInRange(field: string, raw: string | number | undefined, max: number, dflt: number): number {
-  if (raw === undefined || raw === '' || raw === 0 || raw === '0') return dflt;
+export function intInRange(field: string, raw: bigint | string | number | undefined, max: number, dflt: number): number {
+  if (raw === undefined || raw === '' || raw === 0 || raw === 0n || raw === '0') return dflt;
   let n: bigint;
   try {
     n = BigInt(raw);
@@ -77,7 +77,7 @@ export interface Page {
 }
 
 export function parsePage(
-  req: { limit?: string | number; offset?: string | number; order?: string },
+  req: { limit?: bigint | number; offset?: bigint | number; order?: string },
   limits: Limits,
   limitField = 'limit',
 ): Page {

@@ -11,24 +11,24 @@ export const registry = new Registry();
 collectDefaultMetrics({ register: registry, prefix: 'parley_' });
 
 
-export const grpcCalls = new Counter({
-  name: 'parley_grpc_calls_total',
-  help: 'gRPC calls handled, by method and status code',
-  labelNames: ['method', 'code'] as const,
+export const calls = new Counter({
+  name: 'parley_calls_total',
+  help: 'Operations called, by method (gRPC path), transport (grpc, http) and status code',
+  labelNames: ['method', 'transport', 'code'] as const,
   registers: [registry],
 });
 
-export const grpcLatency = new Histogram({
-  name: 'parley_grpc_call_seconds',
-  help: 'gRPC call latency, by method and status code',
-  labelNames: ['method', 'code'] as const,
+export const callLatency = new Histogram({
+  name: 'parley_call_seconds',
+  help: 'Operation latency, by method, transport and status code',
+  labelNames: ['method', 'transport', 'code'] as const,
   buckets: LATENCY_BUCKETS,
   registers: [registry],
 });
 
-export const grpcInFlight = new Gauge({
-  name: 'parley_grpc_calls_in_flight',
-  help: 'gRPC calls being handled now',
+export const callsInFlight = new Gauge({
+  name: 'parley_calls_in_flight',
+  help: 'Operations running now, over any transport',
   registers: [registry],
 });
 
@@ -45,10 +45,13 @@ export const storeLatency = new Histogram({
  * otherwise hash a label object on every observation.
  */
 const callChildren = new Map<string, { calls: { inc(): void }; latency: { observe(v: number): void } }>();
-export function callMetrics(method: string, code: string) {
-  const key = `${method}\u0000${code}`;
+export function callMetrics(method: string, transport: string, code: string) {
+  const key = `${method}\u0000${transport}\u0000${code}`;
   let c = callChildren.get(key);
-  if (!c) callChildren.set(key, (c = { calls: grpcCalls.labels({ method, code }), latency: grpcLatency.labels({ method, code }) }));
+  if (!c) {
+    const labels = { method, transport, code };
+    callChildren.set(key, (c = { calls: calls.labels(labels), latency: callLatency.labels(labels) }));
+  }
   return c;
 }
 

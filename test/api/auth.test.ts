@@ -1,5 +1,5 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
-import { richDetails } from '../../src/api/status';
+import { richDetails } from '../../src/transports/grpc/status';
 import { NO_RATE_LIMITS } from '../../src/core/throttle';
 import { defaultLimits } from '../../src/core/limits';
 import { clients, failure, type Clients } from '../helpers/grpc';

@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { useStack } from '../helpers/stack';
 import { failure } from '../helpers/grpc';
-import type { Timestamp } from '../../src/gen/google/protobuf/timestamp';
+import type { Timestamp } from '../gen/google/protobuf/timestamp';
 
 const s = useStack();
 

@@ -38,7 +38,7 @@ it('deadline passes while Redis is stalled: DEADLINE_EXCEEDED within the deadlin
 });
 
 it('through the gateway with its default deadline (10 s): 504 after the command timeout', async () => {
-  const gw = await startGateway(s.svc.address, {}, bearer(TEST_TOKEN));
+  const gw = await startGateway(s.svc, {}, bearer(TEST_TOKEN));
   try {
     const { thread } = await s.svc.threads.createThread({ groupId: 'slow', topic: 't' });
     s.redis.child.kill('SIGSTOP');

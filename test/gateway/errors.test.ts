@@ -5,7 +5,7 @@
  * gateway, service and Redis.
  */
 import { Metadata, status } from '@grpc/grpc-js';
-import { toServiceError } from '../../src/api/status';
+import { toServiceError } from '../../src/transports/grpc/status';
 import { AppError } from '../../src/core/errors';
 import { createLogger } from '../../src/log';
 import { freePort } from '../../src/store/embedded';
@@ -77,7 +77,7 @@ describe('through the gateway', () => {
   beforeAll(async () => {
     redis = await startRedis();
     svc = await startService(redis.url);
-    gw = await startGateway(svc.address, { bodyLimitBytes: 64 * 1024 }, bearer(TEST_TOKEN));
+    gw = await startGateway(svc, { bodyLimitBytes: 64 * 1024 }, bearer(TEST_TOKEN));
   });
   afterAll(async () => {
     await gw?.stop();
@@ -285,7 +285,7 @@ describe('through the gateway', () => {
   describe('504 when the deadline passes (Redis paused for writes, so the call hangs)', () => {
     let slow: TestGateway;
     beforeAll(async () => {
-      slow = await startGateway(svc.address, { deadlineMs: 300 }, bearer(TEST_TOKEN));
+      slow = await startGateway(svc, { deadlineMs: 300 }, bearer(TEST_TOKEN));
     });
     afterAll(async () => {
       await redis.client().client('UNPAUSE');

@@ -5,10 +5,11 @@
  * above 2^53 and of Timestamp nanoseconds is the point.
  */
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
-import { ListMessagesResponse as ChatsListMessagesResponse } from '../../src/gen/chats/chats';
-import { ListMessagesRequest as StreamsListMessagesRequest } from '../../src/gen/streams/streams';
-import { ListMessagesRequest as ThreadsListMessagesRequest } from '../../src/gen/threads/threads';
-import { JsonInputError, requestFromJson, responseToJson } from '../../gateway/json';
+import { ListMessagesResponse as ChatsListMessagesResponse } from '../gen/chats/chats';
+import { ListMessagesRequest as StreamsListMessagesRequest } from '../gen/streams/streams';
+import { ListMessagesRequest as ThreadsListMessagesRequest } from '../gen/threads/threads';
+import { requestFromJson, responseToJson } from '../../gateway/json';
+import { AppError } from '../../src/core/errors';
 import { loadRegistry } from '../../src/descriptors';
 
 const registry = loadRegistry();
@@ -41,7 +42,7 @@ describe('requests: JSON in → binary the service decodes', () => {
   });
 
   it('refuses what is not an object, naming what it got', () => {
-    expect(() => requestFromJson(schema('threads.ListMessagesRequest'), [])).toThrow(JsonInputError);
+    expect(() => requestFromJson(schema('threads.ListMessagesRequest'), [])).toThrow(AppError);
     expect(() => requestFromJson(schema('threads.ListMessagesRequest'), 'x')).toThrow('not a string');
     expect(requestFromJson(schema('threads.ListMessagesRequest'), undefined)).toBeDefined();
   });

@@ -8,9 +8,9 @@
 import { readFileSync } from 'node:fs';
 import { fromBinary } from '@bufbuild/protobuf';
 import { FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
-import { ChatsService } from '../../src/gen/chats/chats';
-import { StreamsService } from '../../src/gen/streams/streams';
-import { ThreadsService } from '../../src/gen/threads/threads';
+import { ChatsService } from '../gen/chats/chats';
+import { StreamsService } from '../gen/streams/streams';
+import { ThreadsService } from '../gen/threads/threads';
 import { DESCRIPTORS_PATH } from '../../src/descriptors';
 import { useGatewayStack } from '../helpers/stack';
 

@@ -6,12 +6,12 @@
  * statuses it answers are built with the service's own `toServiceError`.
  */
 import { Server, ServerCredentials, status, type Metadata, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
-import { toServiceError } from '../../src/api/status';
+import { toServiceError } from '../../src/transports/grpc/status';
 import { AppError } from '../../src/core/errors';
-import type { CreateThreadRequest, CreateThreadResponse, ThreadsServer } from '../../src/gen/threads/threads';
-import { ThreadsService } from '../../src/gen/threads/threads';
-import type { ReadConversationRequest, ReadConversationResponse, StreamsServer } from '../../src/gen/streams/streams';
-import { StreamsService } from '../../src/gen/streams/streams';
+import type { CreateThreadRequest, CreateThreadResponse, ThreadsServer } from '../gen/threads/threads';
+import { ThreadsService } from '../gen/threads/threads';
+import type { ReadConversationRequest, ReadConversationResponse, StreamsServer } from '../gen/streams/streams';
+import { StreamsService } from '../gen/streams/streams';
 import { createLogger } from '../../src/log';
 import { startGateway, type TestGateway } from '../helpers/gateway';
 

@@ -1,8 +1,14 @@
 /**
- * The JSON gateway for tests, two ways: in this process on 127.0.0.1 and a
- * free port (`startGateway`), or as its own process from the build
- * (`spawnGateway`, dist/gateway/main.js with HTTP_PORT=0; the port is read
- * from its "gateway listening" log line). Calls use Node's global fetch.
+ * The JSON gateway for tests: in this process on 127.0.0.1 and a free port
+ * (`startGateway`), in front of a test service either in-process (the
+ * operation table, as `make start` runs it) or remote (over gRPC), or as its
+ * own process from the build (`spawnGateway`, dist/gateway/main.js with
+ * HTTP_PORT=0; the port is read from its "gateway listening" log line). Calls
+ * use Node's global fetch.
+ *
+ * GATEWAY_MODE=remote (jest's "gateway-remote" project) makes every suite that
+ * passes its service run the remote mode instead, so the same tests check
+ * that both modes answer alike.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -10,6 +16,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createGateway, type Gateway, type GatewayOptions } from '../../gateway/app';
+import { inProcess, remote } from '../../gateway/dispatch';
+import type { TestService } from './service';
 import { createLogger } from '../../src/log';
 
 export interface HttpAnswer {
@@ -52,20 +60,32 @@ export interface TestGateway {
   stop(): Promise<void>;
 }
 
+export type GatewayMode = 'in-process' | 'remote';
+
+/** The mode of the suites that let the environment choose (GATEWAY_MODE; in-process by default). */
+export const GATEWAY_MODE: GatewayMode = process.env.GATEWAY_MODE === 'remote' ? 'remote' : 'in-process';
+
 /**
- * The gateway in this process on 127.0.0.1 and a free port. `defaultHeaders`
- * go on every call made through `post` and `request` (e.g. the test token).
+ * The gateway in this process on 127.0.0.1 and a free port. `target` is a
+ * gRPC address (the remote mode), or a test service (the mode of
+ * GATEWAY_MODE). `defaultHeaders` go on every call made through `post` and
+ * `request` (e.g. the test token).
  */
 export async function startGateway(
-  grpcTarget: string,
-  opts: Partial<GatewayOptions> = {},
+  target: string | TestService,
+  opts: Partial<GatewayOptions> & { maxResponseBytes?: number } = {},
   defaultHeaders: Record<string, string> = {},
 ): Promise<TestGateway> {
+  const log = createLogger('silent', 'gateway-test');
+  const dispatcher =
+    typeof target === 'string' || GATEWAY_MODE === 'remote'
+      ? remote({ grpcTarget: typeof target === 'string' ? target : target.address, maxResponseBytes: opts.maxResponseBytes }, log)
+      : inProcess(target.calls, log);
   const gateway = createGateway({
-    grpcTarget,
+    dispatcher,
     bodyLimitBytes: 1024 * 1024,
     deadlineMs: 10_000,
-    log: createLogger('silent', 'gateway-test'),
+    log,
     ...opts,
   });
   const server: Server = createServer(gateway.app);

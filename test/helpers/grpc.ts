@@ -3,10 +3,10 @@
  * takes a partial request (the rest are proto3 defaults) and returns a promise.
  */
 import { Client, credentials, Metadata, type CallOptions, type ServiceError } from '@grpc/grpc-js';
-import { reasonOf } from '../../src/api/status';
-import { ChatsService } from '../../src/gen/chats/chats';
-import { StreamsService } from '../../src/gen/streams/streams';
-import { ThreadsService } from '../../src/gen/threads/threads';
+import { reasonOf } from '../../src/transports/grpc/status';
+import { ChatsService } from '../gen/chats/chats';
+import { StreamsService } from '../gen/streams/streams';
+import { ThreadsService } from '../gen/threads/threads';
 
 interface MethodDef {
   path: string;

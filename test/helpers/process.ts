@@ -11,6 +11,8 @@ export const ROOT = join(__dirname, '..', '..');
 export interface ServiceProcess {
   child: ChildProcess;
   port: number;
+  /** The JSON transport's port (the service's "gRPC server listening" line carries it). */
+  httpPort?: number;
   /** Every log line so far, parsed. */
   logs: Record<string, unknown>[];
   /** Raw stdout and stderr text. */
@@ -23,7 +25,7 @@ export interface ServiceProcess {
 
 export function startProcess(script: string, env: Record<string, string>, readyMsg: string, timeoutMs = 20_000): Promise<ServiceProcess> {
   const child = spawn(process.execPath, [join(ROOT, script)], {
-    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', METRICS_PORT: '0', ...env },
+    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', METRICS_PORT: '0', HTTP_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: Record<string, unknown>[] = [];
@@ -51,6 +53,7 @@ export function startProcess(script: string, env: Record<string, string>, readyM
             resolve({
               child,
               port: entry.port as number,
+              httpPort: entry.httpPort as number | undefined,
               logs,
               output: () => raw,
               exited,

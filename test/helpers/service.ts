@@ -4,11 +4,12 @@
  * service instances would.
  */
 import { KeyRing } from '../../src/auth/api-keys';
-import { Containers } from '../../src/core/containers';
-import { NO_RATE_LIMITS, Throttle, type RatePolicy } from '../../src/core/throttle';
+import { NO_RATE_LIMITS, type RatePolicy } from '../../src/core/throttle';
 import { defaultLimits, type Limits } from '../../src/core/limits';
 import { createLogger } from '../../src/log';
-import { bind, buildServer, SERVICE_NAMES } from '../../src/server';
+import type { Calls } from '../../src/ops/calls';
+import { buildCalls } from '../../src/service';
+import { bind, buildServer, SERVICE_NAMES } from '../../src/transports/grpc/server';
 import { RedisStore } from '../../src/store/redis-store';
 import { clients, type Clients } from './grpc';
 
@@ -23,6 +24,8 @@ export const TEST_KEYS = [
 export interface TestService extends Clients {
   address: string;
   store: RedisStore;
+  /** The operation table and call pipeline the gRPC server binds (the in-process HTTP transport binds it too). */
+  calls: Calls;
   stop(): Promise<void>;
 }
 
@@ -40,10 +43,8 @@ export async function startService(
 ): Promise<TestService> {
   const log = createLogger('silent', 'test');
   const store = await RedisStore.connect({ url: redisUrl, commandTimeoutMs });
-  const throttle = new Throttle(store, rate);
-  const core = new Containers(store, limits, throttle);
-  const keys = new KeyRing(TEST_KEYS);
-  const { server, health } = buildServer(core, log, { maxReceiveBytes: 4 << 20, maxSendBytes: 64 << 20, keys, throttle });
+  const calls = buildCalls(store, { limits, rate, keys: new KeyRing(TEST_KEYS) }, log);
+  const { server, health } = buildServer(calls, log, { maxReceiveBytes: 4 << 20, maxSendBytes: 64 << 20 });
   const port = await bind(server, '127.0.0.1:0');
   for (const s of ['', ...SERVICE_NAMES]) health.setStatus(s, 'SERVING');
   const address = `127.0.0.1:${port}`;
@@ -52,6 +53,7 @@ export async function startService(
     ...c,
     address,
     store,
+    calls,
     async stop() {
       c.close();
       await new Promise<void>((done) => server.tryShutdown(() => done()));

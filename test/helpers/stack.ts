@@ -27,7 +27,7 @@ export function useStack(opts: { commandTimeoutMs?: number } = {}): Stack {
 }
 
 export interface GatewayStack extends Stack {
-  /** The in-process gateway in front of `svc`; its calls carry the test token. */
+  /** The gateway in front of `svc` (in-process or remote: GATEWAY_MODE); its calls carry the test token. */
   gw: TestGateway;
 }
 
@@ -35,7 +35,7 @@ export interface GatewayStack extends Stack {
 export function useGatewayStack(opts: Partial<GatewayOptions> = {}): GatewayStack {
   const stack = useStack() as GatewayStack;
   beforeAll(async () => {
-    stack.gw = await startGateway(stack.svc.address, opts, bearer(TEST_TOKEN));
+    stack.gw = await startGateway(stack.svc, opts, bearer(TEST_TOKEN));
   });
   afterAll(async () => {
     await stack.gw?.stop();

@@ -38,13 +38,24 @@ it('with REDIS_URL unset it runs its own redis-server on loopback, append-only i
   await failure(c.threads.readThread({ id: 'absent' }));
   c.close();
 
-  // Prometheus metrics: calls by method and code, latency, store operations, process.
+  // The same process serves JSON over HTTP on its own port, over the same data.
+  const viaHttp = await fetch(`http://127.0.0.1:${svc.httpPort}/threads/Threads/ReadThread`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${tokenOf(dataDir)}` },
+    body: JSON.stringify({ id: thread!.id }),
+  });
+  expect(viaHttp.status).toBe(200);
+  expect(((await viaHttp.json()) as { thread: { topic: string } }).thread.topic).toBe('persisted');
+
+  // Prometheus metrics: calls by method, transport and code, latency, store operations, HTTP routes, process.
   const metricsPort = svc.logs.find((l) => l.msg === 'metrics at /metrics')!.port as number;
   const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-  expect(text).toContain('parley_grpc_calls_total{method="/threads.Threads/CreateThread",code="OK"} 1');
-  expect(text).toContain('parley_grpc_calls_total{method="/threads.Threads/ReadThread",code="NOT_FOUND"} 1');
-  expect(text).toMatch(/parley_grpc_call_seconds_bucket\{le="\+Inf",method="\/threads.Threads\/CreateMessage",code="OK"\} 1/);
-  expect(text).toContain('parley_grpc_calls_in_flight 0');
+  expect(text).toContain('parley_calls_total{method="/threads.Threads/CreateThread",transport="grpc",code="OK"} 1');
+  expect(text).toContain('parley_calls_total{method="/threads.Threads/ReadThread",transport="grpc",code="NOT_FOUND"} 1');
+  expect(text).toContain('parley_calls_total{method="/threads.Threads/ReadThread",transport="http",code="OK"} 1');
+  expect(text).toMatch(/parley_call_seconds_bucket\{le="\+Inf",method="\/threads.Threads\/CreateMessage",transport="grpc",code="OK"\} 1/);
+  expect(text).toContain('parley_calls_in_flight 0');
+  expect(text).toContain('parley_gateway_http_requests_total{route="/threads/Threads/ReadThread",status="200"} 1');
   expect(text).toMatch(/parley_redis_op_seconds_count\{op="appendMessage",outcome="ok"\} 1/);
   expect(text).toContain('parley_nodejs_heap_size_used_bytes');
   expect(readdirSync(dataDir)).toEqual(expect.arrayContaining(['appendonlydir']));

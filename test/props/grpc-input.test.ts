@@ -5,10 +5,10 @@
  */
 import fc from 'fast-check';
 import { Client, credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
-import { reasonOf } from '../../src/api/status';
-import { ChatsService } from '../../src/gen/chats/chats';
-import { StreamsService } from '../../src/gen/streams/streams';
-import { ThreadsService } from '../../src/gen/threads/threads';
+import { reasonOf } from '../../src/transports/grpc/status';
+import { ChatsService } from '../gen/chats/chats';
+import { StreamsService } from '../gen/streams/streams';
+import { ThreadsService } from '../gen/threads/threads';
 import { storeProblems } from '../helpers/invariants';
 import { startRedis, type TestRedis } from '../helpers/redis';
 import { startService, TEST_TOKEN, type TestService } from '../helpers/service';

@@ -310,7 +310,9 @@ it(`${SOAK_SECONDS} s of mixed calls from ${GRPC_CLIENTS} gRPC and ${HTTP_CLIENT
   const stats: Stats = { calls: 0, errors: [], rateLimited: 0, bytesWritten: 0, containers: [] };
   const started = Date.now();
   const endAt = started + SOAK_SECONDS * 1000;
-  const apis = [...grpcClients.map(grpcApi), ...Array.from({ length: HTTP_CLIENTS }, () => httpApi(gw!.url))];
+  // HTTP clients alternate between the service's own HTTP port (in-process, as `make start`) and the remote gateway.
+  const inProcessUrl = `http://127.0.0.1:${svc.httpPort}`;
+  const apis = [...grpcClients.map(grpcApi), ...Array.from({ length: HTTP_CLIENTS }, (_, i) => httpApi(i % 2 ? gw!.url : inProcessUrl))];
   const load = Promise.all(apis.map((api, i) => runClient(`${api.via}${i}`, api, 1000 + i, endAt, stats)));
 
   await new Promise((r) => setTimeout(r, WARMUP_MS));
@@ -345,6 +347,7 @@ it(`${SOAK_SECONDS} s of mixed calls from ${GRPC_CLIENTS} gRPC and ${HTTP_CLIENT
 
   // Both processes are still up, and stop cleanly.
   expect((await send(gw.url, '/healthz', { method: 'GET', timeoutMs: 5000 })).status).toBe(200);
+  expect((await send(inProcessUrl, '/healthz', { method: 'GET', timeoutMs: 5000 })).status).toBe(200);
   grpcClients.forEach((c) => c.close());
   grpcClients = [];
   gw.child.kill('SIGTERM');

@@ -1,0 +1,134 @@
+/**
+ * Where the HTTP transport sends a call. Two ways that answer alike
+ * (contract section 4): in the service's own process, straight into the
+ * operation table (`inProcess`: JSON is mapped once into the operation's
+ * request message, the reply once into JSON), or to one or more service
+ * instances over gRPC (`remote`, GRPC_TARGET), for deployments that put HTTP
+ * at the edge.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import { fromBinary, toBinary, type Message } from '@bufbuild/protobuf';
+import { Client, connectivityState, credentials, type ServiceError } from '@grpc/grpc-js';
+import { AppError } from '../src/core/errors';
+import type { Logger } from '../src/log';
+import type { Calls } from '../src/ops/calls';
+import { asAppError } from '../src/transports/grpc/status';
+import { errorFromStatus, httpError, type HttpError } from './errors';
+import { metadataOf } from './headers';
+import { requestFromJson } from './json';
+import type { Route } from './routes';
+
+export interface UnaryCall {
+  route: Route;
+  /** The parsed JSON body (undefined: `{}`). */
+  body: unknown;
+  headers: IncomingHttpHeaders;
+  requestId: string;
+  timeoutMs: number;
+  /** Aborted when the HTTP caller goes away. */
+  signal: AbortSignal;
+}
+
+export interface Dispatcher {
+  /** The reply message, or throws; `answerFor` turns what it threw into the HTTP answer. */
+  unary(call: UnaryCall): Promise<Message>;
+  answerFor(err: unknown): HttpError;
+  /** For /healthz: whether calls can be served now (waiting up to `waitMs`). */
+  ready(waitMs: number): Promise<boolean>;
+  close(): void;
+}
+
+function header(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** An AppError as the HTTP answer the error table gives it. */
+export function httpErrorOf(e: AppError): HttpError {
+  const headers: Record<string, string> = {};
+  // RFC 9110 section 10.2.3: Retry-After as a whole number of seconds.
+  if (e.retryAfterMs !== undefined) headers['retry-after'] = String(Math.max(0, Math.ceil(e.retryAfterMs / 1000)));
+  return httpError(e.id, e.detail, headers);
+}
+
+/** The operation table of this process. `serving()` is false while the service starts or drains. */
+export function inProcess(calls: Calls, log: Logger, serving: () => boolean = () => true): Dispatcher {
+  return {
+    unary(c) {
+      const b = calls.table.get(c.route.grpcPath);
+      if (!b) return Promise.reject(new AppError('NOT_FOUND', `No operation serves ${c.route.grpcPath}`));
+      return calls.unary(
+        b,
+        () => requestFromJson(b.method.input, c.body),
+        { authorization: header(c.headers, 'authorization'), namespace: header(c.headers, 'micro-namespace'), requestId: c.requestId },
+        'http',
+        { signal: c.signal, deadlineMs: c.timeoutMs },
+      );
+    },
+    answerFor: (err) => httpErrorOf(asAppError(err, log)),
+    ready: async () => serving(),
+    close: () => undefined,
+  };
+}
+
+export interface RemoteOptions {
+  /** Where the service listens, e.g. `localhost:50051`. */
+  grpcTarget: string;
+  /** Largest gRPC response accepted (the service's GRPC_MAX_SEND_BYTES). */
+  maxResponseBytes?: number;
+}
+
+/** A gRPC channel to the service; the JSON is mapped here and the status mapped back. */
+export function remote(opts: RemoteOptions, log: Logger): Dispatcher & { client: Client } {
+  const client = new Client(opts.grpcTarget, credentials.createInsecure(), {
+    'grpc.max_receive_message_length': opts.maxResponseBytes ?? 64 * 1024 * 1024,
+    // Reconnect soon after the service comes back, so a restart is a short blip of 503s.
+    'grpc.initial_reconnect_backoff_ms': 250,
+    'grpc.max_reconnect_backoff_ms': 2000,
+    'grpc.primary_user_agent': 'parley-gateway',
+  });
+  return {
+    client,
+    unary(c) {
+      const { route } = c;
+      const request = requestFromJson(route.input, c.body);
+      const metadata = metadataOf(c.headers, c.requestId);
+      return new Promise((resolve, reject) => {
+        const call = client.makeUnaryRequest<Message, Message>(
+          route.grpcPath,
+          (m) => Buffer.from(toBinary(route.input, m as never)),
+          (b) => fromBinary(route.output, b),
+          request,
+          metadata,
+          { deadline: Date.now() + c.timeoutMs },
+          (err, value) => (err ? reject(err) : resolve(value!)),
+        );
+        c.signal.addEventListener('abort', () => call.cancel(), { once: true });
+      });
+    },
+    answerFor(err) {
+      if (err instanceof AppError) return httpErrorOf(err);
+      const e = err as ServiceError;
+      const answer = errorFromStatus(e);
+      if (answer.status >= 500) log.warn({ code: e.code, details: e.details }, 'call failed');
+      return answer;
+    },
+    ready: (waitMs) => channelReady(client, waitMs),
+    close: () => client.close(),
+  };
+}
+
+/** READY now, or within `waitMs` of asking the channel to connect. */
+function channelReady(client: Client, waitMs: number): Promise<boolean> {
+  const channel = client.getChannel();
+  const until = Date.now() + waitMs;
+  return new Promise((resolve) => {
+    const check = () => {
+      const state = channel.getConnectivityState(true);
+      if (state === connectivityState.READY) return resolve(true);
+      if (state === connectivityState.SHUTDOWN || state === connectivityState.TRANSIENT_FAILURE) return resolve(false);
+      channel.watchConnectivityState(state, until, (err) => (err ? resolve(false) : check()));
+    };
+    check();
+  });
+}

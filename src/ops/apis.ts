@@ -1,0 +1,103 @@
+/**
+ * What differs between the three APIs, as data: their container's name and
+ * id field, the ids of their MISSING_* errors, their time type, and which
+ * operation serves each method. Everything else is written once
+ * (`./shared.ts`).
+ */
+import type { DescService } from '@bufbuild/protobuf';
+import type { ErrorId } from '../core/errors';
+import type { Container, Kind, Message, Nanos } from '../core/model';
+import { nanosToRfc3339, nanosToTimestamp } from '../core/time';
+import { Chats } from '../gen/chats/chats_pb';
+import { Streams } from '../gen/streams/streams_pb';
+import { Threads } from '../gen/threads/threads_pb';
+import type { Reply } from './operation';
+
+export interface Api {
+  kind: Kind;
+  service: DescService;
+  /** The container in responses: `thread`, `chat`, `conversation`. */
+  one: string;
+  /** The list of containers in responses (`threads`), when the API lists them. */
+  many: string;
+  /** The container id field of message requests and messages: wire name and local (camelCase) name. */
+  containerId: Field;
+  /** RecentMessages' repeated ids, and its per-container limit. */
+  ids: Field;
+  perContainer: Field;
+  missingContainerId: ErrorId;
+  missingIds: ErrorId;
+  /** RecentMessages may name a group instead of ids (Threads only). */
+  recentByGroup: boolean;
+  /** Unix nanoseconds (a decimal string) as this API's time type. */
+  time(n: Nanos): unknown;
+}
+
+export interface Field {
+  wire: string;
+  local: string;
+}
+
+const field = (wire: string): Field => ({ wire, local: wire.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase()) });
+
+export const threadsApi: Api = {
+  kind: 'thread',
+  service: Threads,
+  one: 'thread',
+  many: 'threads',
+  containerId: field('thread_id'),
+  ids: field('thread_ids'),
+  perContainer: field('limit_per_thread'),
+  missingContainerId: 'MISSING_THREAD_ID',
+  missingIds: 'MISSING_THREAD_IDS',
+  recentByGroup: true,
+  time: nanosToRfc3339,
+};
+
+export const chatsApi: Api = {
+  kind: 'chat',
+  service: Chats,
+  one: 'chat',
+  many: 'chats',
+  containerId: field('chat_id'),
+  ids: field('chat_ids'),
+  perContainer: field('limit_per_chat'),
+  missingContainerId: 'MISSING_CHAT_ID',
+  missingIds: 'MISSING_CHAT_IDS',
+  recentByGroup: false,
+  time: (n) => BigInt(n),
+};
+
+export const streamsApi: Api = {
+  kind: 'conversation',
+  service: Streams,
+  one: 'conversation',
+  many: 'conversations',
+  containerId: field('conversation_id'),
+  ids: field('conversation_ids'),
+  perContainer: field('limit_per_conversation'),
+  missingContainerId: 'MISSING_CONVERSATION_ID',
+  missingIds: 'MISSING_CONVERSATION_IDS',
+  recentByGroup: false,
+  time: nanosToTimestamp,
+};
+
+/**
+ * A container as a reply field. One shape serves the three APIs: each
+ * output message takes the fields it has (a chat has no topic, a thread no
+ * user ids) and ignores the rest.
+ */
+export function containerReply(api: Api, c: Container): Reply {
+  return { id: c.id, groupId: c.groupId, topic: c.topic, userIds: c.userIds, createdAt: api.time(c.createdAt) };
+}
+
+export function messageReply(api: Api, m: Message): Reply {
+  return {
+    id: m.id,
+    authorId: m.authorId,
+    [api.containerId.local]: m.containerId,
+    text: m.text,
+    sentAt: api.time(m.sentAt),
+    seq: BigInt(m.seq),
+  };
+}

@@ -1,0 +1,111 @@
+/**
+ * How every transport runs a call: the caller's headers → a context
+ * (authentication, the namespace rate limit, a request id and logger made
+ * only when something logs) → the operation → the reply as the method's
+ * output message, counted by method, transport and outcome. gRPC and the
+ * in-process HTTP transport both come through here, so they authenticate,
+ * limit, validate and answer alike.
+ */
+import { randomUUID } from 'node:crypto';
+import { create, type Message } from '@bufbuild/protobuf';
+import type { KeyRing } from '../auth/api-keys';
+import { authenticate } from '../auth/authenticate';
+import { AppError } from '../core/errors';
+import type { Throttle } from '../core/throttle';
+import type { Logger } from '../log';
+import { callMetrics, callsInFlight } from '../metrics/service';
+import type { BoundOperation, CallContext, OperationTable, UnaryOperation } from './operation';
+
+/** What a caller sends beside its request: gRPC metadata or HTTP headers of these names. */
+export interface CallerHeaders {
+  authorization?: string;
+  /** `micro-namespace` */
+  namespace?: string;
+  /** `x-request-id` */
+  requestId?: string;
+}
+
+export type Transport = 'grpc' | 'http';
+
+export class Calls {
+  constructor(
+    readonly table: OperationTable,
+    private readonly keys: KeyRing,
+    private readonly log: Logger,
+    private readonly throttle?: Throttle,
+  ) {}
+
+  /** The context of a call; throws UNAUTHORIZED, FORBIDDEN or RATE_LIMITED. */
+  async context(h: CallerHeaders, signal: AbortSignal): Promise<CallContext> {
+    const ns = authenticate(this.keys, h.authorization, h.namespace);
+    if (this.throttle) await this.throttle.namespace(ns);
+    const log = this.log;
+    let requestId: string | undefined = h.requestId?.slice(0, 128) || undefined;
+    let callLog: Logger | undefined;
+    const id = () => (requestId ??= randomUUID());
+    return {
+      ns,
+      signal,
+      get requestId() {
+        return id();
+      },
+      get log() {
+        return (callLog ??= log.child({ requestId: id() }));
+      },
+    };
+  }
+
+  /**
+   * One unary call. `request` is read after authentication (a caller without
+   * a valid token learns nothing about its request); it may throw the
+   * transport's decoding error. With `deadlineMs`, a call still running then
+   * fails DEADLINE_EXCEEDED (its write may still apply, as with any deadline).
+   */
+  async unary(
+    b: BoundOperation,
+    request: () => Message,
+    h: CallerHeaders,
+    transport: Transport,
+    opts: { signal: AbortSignal; deadlineMs?: number },
+  ): Promise<Message> {
+    const started = performance.now();
+    callsInFlight.inc();
+    let code = 'OK';
+    let ctx: CallContext | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      ctx = await this.context(h, opts.signal);
+      const run = (b.op as UnaryOperation).run(request(), ctx);
+      let reply;
+      if (opts.deadlineMs === undefined) {
+        reply = await run;
+      } else {
+        run.catch(() => undefined);
+        reply = await Promise.race([
+          run,
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new AppError('DEADLINE_EXCEEDED')), opts.deadlineMs);
+          }),
+        ]);
+      }
+      return create(b.method.output, reply);
+    } catch (err) {
+      if (err instanceof AppError) {
+        code = err.code;
+        throw err;
+      }
+      // Logged here, once; the caller sees only "Internal error".
+      code = 'INTERNAL';
+      (ctx?.log ?? this.log).error({ err, method: b.path }, 'unexpected error');
+      throw new AppError('INTERNAL');
+    } finally {
+      clearTimeout(timer);
+      callsInFlight.dec();
+      const seconds = (performance.now() - started) / 1e3;
+      const m = callMetrics(b.path, transport, code);
+      m.calls.inc();
+      m.latency.observe(seconds);
+      if (this.log.isLevelEnabled('debug')) (ctx?.log ?? this.log).debug({ method: b.path, code, ms: seconds * 1e3 }, 'call');
+    }
+  }
+}

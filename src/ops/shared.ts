@@ -1,0 +1,139 @@
+/**
+ * The operations the three APIs share, each written once over an API
+ * description (`./apis.ts`): what a request must hold, in the contract's
+ * order (required fields first, then sizes and shapes), then one call to the
+ * core, then the reply in the API's own names and time type.
+ */
+import type { Containers } from '../core/containers';
+import { AppError } from '../core/errors';
+import { DEFAULT_PAGE_SIZE } from '../core/limits';
+import { timestampToNanos } from '../core/time';
+import { checkIdList, checkStrings, intInRange, parsePage } from '../core/validate';
+import { containerReply, messageReply, type Api } from './apis';
+import { unary, type UnaryOperation } from './operation';
+
+/** Builds operations for one API over the core. */
+export type OperationBuilder = (api: Api, core: Containers) => UnaryOperation;
+
+export const createContainer: OperationBuilder = (api, core) => {
+  const L = core.limits;
+  return unary(async (req: { groupId: string; topic: string }, { ns }) => {
+    checkStrings([
+      { field: 'group_id', value: req.groupId, required: 'MISSING_GROUP_ID', maxBytes: L.MAX_ID_BYTES },
+      { field: 'topic', value: req.topic, required: 'MISSING_TOPIC', maxBytes: L.MAX_TOPIC_BYTES },
+    ]);
+    return { [api.one]: containerReply(api, await core.create(ns, api.kind, req.groupId, req.topic)) };
+  });
+};
+
+export const readContainer: OperationBuilder = (api, core) => {
+  const L = core.limits;
+  // Streams' group_id is a StringValue: absent and "" both mean "any group".
+  return unary(async (req: { id: string; groupId?: string }, { ns }) => {
+    checkStrings([
+      { field: 'id', value: req.id, required: 'MISSING_ID', maxBytes: L.MAX_ID_BYTES },
+      { field: 'group_id', value: req.groupId ?? '', maxBytes: L.MAX_ID_BYTES },
+    ]);
+    return { [api.one]: containerReply(api, await core.read(ns, api.kind, req.id, req.groupId)) };
+  });
+};
+
+export const updateContainer: OperationBuilder = (api, core) => {
+  const L = core.limits;
+  return unary(async (req: { id: string; topic: string }, { ns }) => {
+    checkStrings([
+      { field: 'id', value: req.id, required: 'MISSING_ID', maxBytes: L.MAX_ID_BYTES },
+      { field: 'topic', value: req.topic, required: 'MISSING_TOPIC', maxBytes: L.MAX_TOPIC_BYTES },
+    ]);
+    return { [api.one]: containerReply(api, await core.updateTopic(ns, api.kind, req.id, req.topic)) };
+  });
+};
+
+export const deleteContainer: OperationBuilder = (api, core) => {
+  const L = core.limits;
+  return unary(async (req: { id: string }, { ns }) => {
+    checkStrings([{ field: 'id', value: req.id, required: 'MISSING_ID', maxBytes: L.MAX_ID_BYTES }]);
+    await core.delete(ns, api.kind, req.id);
+    return {};
+  });
+};
+
+/** A group's containers. Fields an API's request lacks (ListConversations has no order) take their defaults. */
+export const listContainers: OperationBuilder = (api, core) => {
+  const L = core.limits;
+  return unary(async (req: { groupId: string; limit?: bigint; offset?: bigint; order?: string }, { ns }) => {
+    checkStrings([{ field: 'group_id', value: req.groupId, required: 'MISSING_GROUP_ID', maxBytes: L.MAX_ID_BYTES }]);
+    const page = parsePage(req, L);
+    return { [api.many]: (await core.list(ns, api.kind, req.groupId, page)).map((c) => containerReply(api, c)) };
+  });
+};
+
+export const createMessage: OperationBuilder = (api, core) => {
+  const L = core.limits;
+  const cid = api.containerId;
+  return unary(async (req: Record<string, string>, { ns }) => {
+    checkStrings([
+      { field: 'author_id', value: req.authorId, required: 'MISSING_AUTHOR_ID', maxBytes: L.MAX_ID_BYTES },
+      { field: cid.wire, value: req[cid.local], required: api.missingContainerId, maxBytes: L.MAX_ID_BYTES },
+      { field: 'text', value: req.text, required: 'MISSING_TEXT', maxBytes: L.MAX_TEXT_BYTES },
+      { field: 'id', value: req.id, maxBytes: L.MAX_ID_BYTES },
+    ]);
+    const m = await core.post(ns, api.kind, req[cid.local], { id: req.id, authorId: req.authorId, text: req.text });
+    return { message: messageReply(api, m) };
+  });
+};
+
+interface ListMessagesRequest {
+  limit?: bigint | number;
+  offset?: bigint;
+  order?: string;
+  /** Streams only: strictly older than this. */
+  sentBefore?: { seconds: bigint; nanos: number };
+}
+
+/** A container's messages: limit/offset/order (Threads, Chats) or limit/sent_before (Streams). */
+export const listMessages: OperationBuilder = (api, core) => {
+  const L = core.limits;
+  const cid = api.containerId;
+  return unary(async (req: ListMessagesRequest & Record<string, unknown>, { ns }) => {
+    const containerId = req[cid.local] as string;
+    checkStrings([{ field: cid.wire, value: containerId, required: api.missingContainerId, maxBytes: L.MAX_ID_BYTES }]);
+    const page = parsePage(req, L);
+    const sentBefore = req.sentBefore ? timestampToNanos('sent_before', req.sentBefore) : undefined;
+    const list = await core.messages(ns, api.kind, containerId, { ...page, sentBefore });
+    return { messages: list.map((m) => messageReply(api, m)) };
+  });
+};
+
+/** The latest messages of each listed container (or, where the API allows, of a group's newest ones). */
+export const recentMessages: OperationBuilder = (api, core) => {
+  const L = core.limits;
+  const { ids: idsField, perContainer } = api;
+  return unary(async (req: Record<string, unknown> & { groupId?: string }, { ns }) => {
+    const ids = req[idsField.local] as string[];
+    const groupId = api.recentByGroup ? (req.groupId ?? '') : '';
+    if (ids.length === 0 && groupId === '') throw new AppError(api.missingIds, undefined, { field: idsField.wire });
+    checkIdList(idsField.wire, ids, L);
+    checkStrings([{ field: 'group_id', value: groupId, maxBytes: L.MAX_ID_BYTES }]);
+    const per = intInRange(perContainer.wire, req[perContainer.local] as bigint | number | undefined, L.MAX_RECENT_PER_CONTAINER, DEFAULT_PAGE_SIZE);
+    const messages =
+      ids.length > 0
+        ? await core.recent(ns, api.kind, ids, per, perContainer.wire)
+        : await core.recentInGroup(ns, api.kind, groupId, per, perContainer.wire);
+    return { messages: messages.map((m) => messageReply(api, m)) };
+  });
+};
+
+/** Chats only: the chat of a set of users. */
+export const createChat: OperationBuilder = (api, core) => {
+  const L = core.limits;
+  return unary(async (req: { userIds: string[]; id: string }, { ns }) => {
+    if (req.userIds.length < 2) throw new AppError('MISSING_USER_IDS', undefined, { field: 'user_ids' });
+    checkIdList('user_ids', req.userIds, L);
+    req.userIds.forEach((u, i) => {
+      if (u === '') throw new AppError('INVALID_ARGUMENT', `user_ids[${i}] is empty`, { field: `user_ids[${i}]` });
+    });
+    checkStrings([{ field: 'id', value: req.id, maxBytes: L.MAX_ID_BYTES }]);
+    return { [api.one]: containerReply(api, await core.createChat(ns, req.userIds, req.id)) };
+  });
+};

@@ -1,0 +1,20 @@
+/**
+ * The service without its transports: the core over a store, the operation
+ * table over the core, and the call pipeline (authentication, rate limits)
+ * over the table. `main.ts` binds it to gRPC and HTTP; tests do the same.
+ */
+import type { KeyRing } from './auth/api-keys';
+import { Containers } from './core/containers';
+import type { Limits } from './core/limits';
+import type { RateLimiter } from './core/model';
+import { Throttle, type RatePolicy } from './core/throttle';
+import type { ContainerStore } from './core/model';
+import type { Logger } from './log';
+import { Calls } from './ops/calls';
+import { buildOperations } from './ops/table';
+
+export function buildCalls(store: ContainerStore & RateLimiter, opts: { limits: Limits; rate: RatePolicy; keys: KeyRing }, log: Logger): Calls {
+  const throttle = new Throttle(store, opts.rate);
+  const core = new Containers(store, opts.limits, throttle);
+  return new Calls(buildOperations(core), opts.keys, log, throttle);
+}

@@ -1,0 +1,130 @@
+/**
+ * Binds the operation table to a grpc-js server: one service definition per
+ * proto service, built from its descriptors (no hand-written method list),
+ * with @bufbuild/protobuf as the codec. Unary calls and server streams both
+ * go through `Calls`, so they authenticate, limit and count like the HTTP
+ * transport.
+ */
+import { create, fromBinary, toBinary, type DescMessage, type Message } from '@bufbuild/protobuf';
+import type {
+  Metadata,
+  Server,
+  ServerUnaryCall,
+  ServerWritableStream,
+  sendUnaryData,
+  ServiceDefinition,
+  UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import { AppError } from '../../core/errors';
+import type { Logger } from '../../log';
+import type { CallerHeaders, Calls } from '../../ops/calls';
+import type { BoundOperation, StreamOperation } from '../../ops/operation';
+import { toServiceError } from './status';
+import { invalidUtf8Field } from './utf8';
+
+/** A request that could not be decoded, carrying the error to answer once the caller is authenticated. */
+class Undecodable {
+  constructor(readonly error: AppError) {}
+}
+
+/**
+ * grpc-js answers INTERNAL when a request cannot be decoded; garbage from a
+ * caller is INVALID_ARGUMENT, and invalid UTF-8 is INVALID_STRING naming the field.
+ */
+function decodeRequest(input: DescMessage, bytes: Buffer): Message | Undecodable {
+  try {
+    return fromBinary(input, bytes, { readUnknownFields: false });
+  } catch {
+    let field: string | undefined;
+    try {
+      field = invalidUtf8Field(bytes, input);
+    } catch {
+      // Not a well-formed message at all: no field to name.
+    }
+    return new Undecodable(
+      field
+        ? new AppError('INVALID_STRING', `${field} is not valid UTF-8`, { field })
+        : new AppError('INVALID_ARGUMENT', "The request is not a valid protobuf message of this method's type", { field: 'request' }),
+    );
+  }
+}
+
+function first(md: Metadata, key: string): string | undefined {
+  const v = md.get(key)[0];
+  return typeof v === 'string' ? v : undefined;
+}
+
+function headersOf(md: Metadata): CallerHeaders {
+  return { authorization: first(md, 'authorization'), namespace: first(md, 'micro-namespace'), requestId: first(md, 'x-request-id') };
+}
+
+const requestOf = (req: Message | Undecodable) => () => {
+  if (req instanceof Undecodable) throw req.error;
+  return req;
+};
+
+/** An AbortSignal that fires when the caller cancels or its deadline passes. */
+function signalOf(call: { on(event: 'cancelled', f: () => void): unknown }): AbortSignal {
+  const ac = new AbortController();
+  call.on('cancelled', () => ac.abort());
+  return ac.signal;
+}
+
+export function bindOperations(server: Server, calls: Calls, log: Logger): void {
+  for (const { service } of calls.table.services) {
+    const definition: Record<string, ServiceDefinition[string]> = {};
+    const handlers: UntypedServiceImplementation = {};
+    for (const method of service.methods) {
+      const b = calls.table.get(`/${service.typeName}/${method.name}`)!;
+      definition[method.name] = {
+        path: b.path,
+        requestStream: false,
+        responseStream: b.op.kind === 'stream',
+        requestSerialize: (m: Message) => Buffer.from(toBinary(method.input, m)),
+        requestDeserialize: (bytes: Buffer) => decodeRequest(method.input, bytes),
+        responseSerialize: (m: Message) => Buffer.from(toBinary(method.output, m)),
+        responseDeserialize: (bytes: Buffer) => fromBinary(method.output, bytes),
+      };
+      handlers[method.name] = b.op.kind === 'unary' ? unaryHandler(b, calls, log) : streamHandler(b, calls, log);
+    }
+    server.addService(definition, handlers);
+  }
+}
+
+function unaryHandler(b: BoundOperation, calls: Calls, log: Logger) {
+  return (call: ServerUnaryCall<Message | Undecodable, Message>, callback: sendUnaryData<Message>) => {
+    calls.unary(b, requestOf(call.request), headersOf(call.metadata), 'grpc', { signal: signalOf(call) }).then(
+      (reply) => callback(null, reply),
+      (err: unknown) => callback(toServiceError(err, log)),
+    );
+  };
+}
+
+/**
+ * A server stream: events are written as the operation yields them, waiting
+ * for the socket to drain when grpc-js says its buffer is full, so a slow
+ * reader slows the operation instead of growing memory.
+ */
+function streamHandler(b: BoundOperation, calls: Calls, log: Logger) {
+  const op = b.op as StreamOperation;
+  return (call: ServerWritableStream<Message | Undecodable, Message>) => {
+    const signal = signalOf(call);
+    void (async () => {
+      try {
+        const ctx = await calls.context(headersOf(call.metadata), signal);
+        for await (const event of op.run(requestOf(call.request)(), ctx)) {
+          if (signal.aborted) return;
+          if (!call.write(create(b.method.output, event))) {
+            await new Promise<void>((done) => {
+              call.once('drain', done);
+              signal.addEventListener('abort', () => done(), { once: true });
+            });
+          }
+        }
+        call.end();
+      } catch (err) {
+        if (!signal.aborted) call.emit('error', toServiceError(err, log));
+      }
+    })();
+  };
+}

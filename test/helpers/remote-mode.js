@@ -1,0 +1,1 @@
+process.env.GATEWAY_MODE = 'remote';
