@@ -29,10 +29,8 @@ export class Containers {
     return c;
   }
 
-  async updateTopic(ns: string, kind: Kind, id: string, topic: string): Promise<Container> {
-    const c = await this.store.updateTopic(ns, kind, id, topic);
-    if (!c) throw notFound(kind);
-    return c;
+  updateTopic(ns: string, kind: Kind, id: string, topic: string): Promise<Container> {
+    return this.store.updateTopic(ns, kind, id, topic);
   }
 
   delete(ns: string, kind: Kind, id: string): Promise<void> {
@@ -47,20 +45,17 @@ export class Containers {
   async post(ns: string, kind: Kind, containerId: string, m: { id: string; authorId: string; text: string }): Promise<Message> {
     await this.throttle?.container(ns, kind, containerId);
     const clientId = m.id !== '';
-    const stored = await this.store.appendMessage(ns, kind, containerId, {
+    return this.store.appendMessage(ns, kind, containerId, {
       id: clientId ? m.id : this.newId(),
       clientId,
       authorId: m.authorId,
       text: m.text,
     });
-    if (!stored) throw notFound(kind);
-    return stored;
   }
 
   /** A page of one container's messages; over MAX_REPLY_BYTES it names `limit`. */
   async messages(ns: string, kind: Kind, containerId: string, q: MessageQuery): Promise<Message[]> {
     const list = await this.store.listMessages(ns, kind, containerId, q);
-    if (!list) throw notFound(kind);
     this.checkReplySize(replyBytes(list), 'limit');
     return list;
   }
@@ -77,7 +72,13 @@ export class Containers {
     let bytes = 0;
     for (let i = 0; i < unique.length; i += RECENT_BATCH) {
       const lists = await Promise.all(
-        unique.slice(i, i + RECENT_BATCH).map((id) => this.store.listMessages(ns, kind, id, { limit: perContainer, offset: 0, order: 'desc' })),
+        unique.slice(i, i + RECENT_BATCH).map((id) =>
+          this.store.listMessages(ns, kind, id, { limit: perContainer, offset: 0, order: 'desc' }).catch((e: unknown) => {
+            // Absent containers are skipped.
+            if (e instanceof AppError && e.id === 'NOT_FOUND') return null;
+            throw e;
+          }),
+        ),
       );
       for (const l of lists) {
         if (!l) continue;

@@ -68,19 +68,19 @@ export interface ContainerStore {
   /** Create a new container with a fresh id; `createdAt` is taken by the store. */
   createContainer(ns: string, kind: Kind, c: { id: string; groupId: string; topic: string }): Promise<Container>;
   getContainer(ns: string, kind: Kind, id: string): Promise<Container | null>;
-  /** Null when absent. */
-  updateTopic(ns: string, kind: Kind, id: string, topic: string): Promise<Container | null>;
+  /** NOT_FOUND when absent. */
+  updateTopic(ns: string, kind: Kind, id: string, topic: string): Promise<Container>;
   /** Removes the container and all its messages in O(1) on the request path. Absent ids succeed. */
   deleteContainer(ns: string, kind: Kind, id: string): Promise<void>;
   /** A group's containers by creation order. */
   listGroup(ns: string, kind: Kind, groupId: string, page: ContainerPage): Promise<Container[]>;
   /**
    * Appends a message, or returns the stored one when `clientId` and the id exists.
-   * Null when the container is absent.
+   * NOT_FOUND when the container is absent.
    */
-  appendMessage(ns: string, kind: Kind, containerId: string, m: NewMessage): Promise<Message | null>;
-  /** Null when the container is absent. */
-  listMessages(ns: string, kind: Kind, containerId: string, q: MessageQuery): Promise<Message[] | null>;
+  appendMessage(ns: string, kind: Kind, containerId: string, m: NewMessage): Promise<Message>;
+  /** NOT_FOUND when the container is absent. */
+  listMessages(ns: string, kind: Kind, containerId: string, q: MessageQuery): Promise<Message[]>;
   /**
    * The chat of exactly this set of users (sorted, distinct), created with
    * `id` when the set has none.

@@ -5,12 +5,13 @@
  *
  *   pl1:{<ns>:<k>:<id>}:meta   hash   the container record (fields below)
  *   pl1:{<ns>:<k>:<id>}:seq    zset   message id -> seq: the message list in acceptance order
- *   pl1:{<ns>:<k>:<id>}:msg    hash   message id -> "<sent_at ns>|<JSON [author_id, text]>"
+ *   pl1:{<ns>:<k>:<id>}:msg    hash   message id -> its record (JSON, record.ts)
  *   pl1:{<ns>:<k>g:<group>}:idx  zset container id -> creation order, per group
- *   pl1:{<ns>:<k>g:<group>}:n    string the group's creation counter
  *   pl1:{<ns>:cu:<sha256>}     string  chat id of one set of users
  *   pl1:{<ns>:rl}              hash   the namespace's rate-limit bucket
  *   pl1:{<ns>:<k>:<id>}:rl     hash   a container's message-write bucket (same slot as the container)
+ *
+ * The records' fields are listed in record.ts.
  *
  * <k> is t (thread), c (chat) or v (conversation), so the three APIs never
  * share a key. Every key of one container carries the same hash tag `{…}`, so on
@@ -58,12 +59,11 @@ export function namespaceRateKey(ns: string): string {
 
 export interface GroupKeys {
   index: string;
-  counter: string;
 }
 
 export function groupKeys(ns: string, kind: Kind, groupId: string): GroupKeys {
   const base = `${PREFIX}:{${escapeId(ns)}:${KIND_CODE[kind]}g:${escapeId(groupId)}}`;
-  return { index: `${base}:idx`, counter: `${base}:n` };
+  return { index: `${base}:idx` };
 }
 
 /**

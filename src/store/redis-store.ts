@@ -19,7 +19,8 @@ import type {
 import { chatSetKey, containerKeys, groupKeys, namespaceRateKey } from './keys';
 import { storeOpLatency } from '../metrics/service';
 import { isTimeout, isUnreachable } from './redis-errors';
-import { defineScripts, type MetaReply, type ScriptedRedis } from './scripts';
+import { decodeContainer, decodeMessage, encodeNewMessage, outcome } from './record';
+import { defineScripts, type ScriptedRedis } from './scripts';
 
 export interface RedisStoreOptions {
   /** redis://host:port/db, or cluster seeds when `clusterNodes` is set. */
@@ -74,30 +75,31 @@ export class RedisStore implements ContainerStore, RateLimiter {
   createContainer(ns: string, kind: Kind, c: { id: string; groupId: string; topic: string }): Promise<Container> {
     return this.guard('createContainer', async () => {
       const k = containerKeys(ns, kind, c.id);
-      const reply = await this.redis.createContainer(k.meta, c.id, c.groupId, c.topic, '');
+      const [record] = outcome(kind, await this.redis.createContainer(k.meta, c.id, c.groupId, c.topic, ''));
       // Indexed after the record exists: an index entry without a record can then only be stale.
-      const g = groupKeys(ns, kind, c.groupId);
-      await this.redis.groupAdd(g.index, g.counter, c.id);
-      return toContainer(kind, reply)!;
+      await this.redis.groupAdd(groupKeys(ns, kind, c.groupId).index, c.id);
+      return decodeContainer(kind, record)!;
     });
   }
 
   getContainer(ns: string, kind: Kind, id: string): Promise<Container | null> {
     return this.guard('getContainer', async () => {
-      const reply = await this.redis.hmget(containerKeys(ns, kind, id).meta, 'id', 'g', 't', 'c', 'u', 's', 'n', 'l');
-      return toContainer(kind, reply);
+      return decodeContainer(kind, await this.redis.hgetall(containerKeys(ns, kind, id).meta));
     });
   }
 
-  updateTopic(ns: string, kind: Kind, id: string, topic: string): Promise<Container | null> {
-    return this.guard('updateTopic', async () => toContainer(kind, await this.redis.updateTopic(containerKeys(ns, kind, id).meta, topic)));
+  updateTopic(ns: string, kind: Kind, id: string, topic: string): Promise<Container> {
+    return this.guard('updateTopic', async () => {
+      const [record] = outcome(kind, await this.redis.updateTopic(containerKeys(ns, kind, id).meta, topic));
+      return decodeContainer(kind, record)!;
+    });
   }
 
   deleteContainer(ns: string, kind: Kind, id: string): Promise<void> {
     return this.guard('deleteContainer', async () => {
       const k = containerKeys(ns, kind, id);
-      const group = await this.redis.deleteContainer(k.meta, k.order, k.bodies);
-      if (group !== null) await this.redis.zrem(groupKeys(ns, kind, group).index, id);
+      const [group] = outcome(kind, await this.redis.deleteContainer(k.meta, k.order, k.bodies));
+      if (group !== undefined) await this.redis.zrem(groupKeys(ns, kind, group).index, id);
     });
   }
 
@@ -119,23 +121,22 @@ export class RedisStore implements ContainerStore, RateLimiter {
     });
   }
 
-  appendMessage(ns: string, kind: Kind, containerId: string, m: NewMessage): Promise<Message | null> {
+  appendMessage(ns: string, kind: Kind, containerId: string, m: NewMessage): Promise<Message> {
     return this.guard('appendMessage', async () => {
       const k = containerKeys(ns, kind, containerId);
-      const body = JSON.stringify([m.authorId, m.text]);
-      const reply = await this.redis.appendMessage(k.meta, k.order, k.bodies, m.id, body, m.clientId ? '1' : '0');
-      if (reply === null) return null;
-      return toMessage(containerId, m.id, reply[1], reply[2]);
+      const reply = await this.redis.appendMessage(k.meta, k.order, k.bodies, m.id, encodeNewMessage(m), m.clientId ? '1' : '0');
+      const [, seq, record] = outcome(kind, reply);
+      return decodeMessage(containerId, m.id, seq, record);
     });
   }
 
-  listMessages(ns: string, kind: Kind, containerId: string, q: MessageQuery): Promise<Message[] | null> {
+  listMessages(ns: string, kind: Kind, containerId: string, q: MessageQuery): Promise<Message[]> {
     return this.guard('listMessages', async () => {
       const k = containerKeys(ns, kind, containerId);
-      const flat = await this.redis.listMessages(k.meta, k.order, k.bodies, q.offset, q.limit, q.order, sentBeforeArg(q.sentBefore));
-      if (flat === null) return null;
+      const reply = await this.redis.listMessages(k.meta, k.order, k.bodies, q.offset, q.limit, q.order, sentBeforeArg(q.sentBefore));
+      const [flat] = outcome(kind, reply);
       const out: Message[] = [];
-      for (let i = 0; i < flat.length; i += 3) out.push(toMessage(containerId, flat[i], flat[i + 1], flat[i + 2]));
+      for (let i = 0; i < flat.length; i += 3) out.push(decodeMessage(containerId, flat[i], flat[i + 1], flat[i + 2]));
       return out;
     });
   }
@@ -151,7 +152,8 @@ export class RedisStore implements ContainerStore, RateLimiter {
         const prev = await this.redis.set(setKey, id, 'NX', 'GET');
         const target = prev ?? id;
         const k = containerKeys(ns, 'chat', target);
-        const chat = toContainer('chat', await this.redis.createContainer(k.meta, target, '', '', users))!;
+        const [record] = outcome('chat', await this.redis.createContainer(k.meta, target, '', '', users));
+        const chat = decodeContainer('chat', record)!;
         if (sameList(chat.userIds, userIds)) return chat;
         await this.redis.deleteIfEqual(setKey, target);
         // The given id already names another set's chat: that chat is the answer.
@@ -210,28 +212,6 @@ export class RedisStore implements ContainerStore, RateLimiter {
       clearTimeout(timer);
     }
   }
-}
-
-function toContainer(kind: Kind, r: MetaReply | null): Container | null {
-  if (!r || r[0] === null) return null;
-  return {
-    kind,
-    id: r[0],
-    groupId: r[1] ?? '',
-    topic: r[2] ?? '',
-    createdAt: r[3] ?? '0',
-    userIds: r[4] ? (JSON.parse(r[4]) as string[]) : [],
-    lastSeq: Number(r[5] ?? 0),
-    messageCount: Number(r[6] ?? 0),
-    lastMessageAt: r[7] ?? '',
-  };
-}
-
-/** Decodes a stored body "<sent_at>|<JSON [author_id, text]>". */
-function toMessage(containerId: string, id: string, seq: number | string, body: string): Message {
-  const bar = body.indexOf('|');
-  const [authorId, text] = JSON.parse(body.slice(bar + 1)) as [string, string];
-  return { id, containerId, authorId, text, sentAt: body.slice(0, bar), seq: Number(seq) };
 }
 
 /**

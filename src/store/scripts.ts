@@ -9,6 +9,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Cluster, Redis } from 'ioredis';
+import type { Outcome } from './record';
 
 export const LUA_DIR = join(__dirname, 'lua');
 
@@ -37,28 +38,28 @@ function resolveIncludes(dir: string, file: string, seen: Set<string>): string {
   return text.replace(INCLUDE, (_line, inc: string) => resolveIncludes(dir, `${inc}.lua`, seen));
 }
 
-/** The typed commands the scripts add to a client (see each script's header). */
+/**
+ * The typed commands the scripts add to a client (see each script's header).
+ * Scripts that can fail answer an outcome first (record.ts `outcome()`).
+ */
 export interface ScriptCommands {
-  createContainer(meta: string, id: string, group: string, topic: string, users: string): Promise<MetaReply>;
-  updateTopic(meta: string, topic: string): Promise<MetaReply | null>;
-  deleteContainer(meta: string, order: string, bodies: string): Promise<string | null>;
-  appendMessage(meta: string, order: string, bodies: string, id: string, body: string, clientId: '0' | '1'): Promise<[number, number, string] | null>;
+  createContainer(meta: string, id: string, group: string, topic: string, users: string): Promise<['OK', string[]]>;
+  updateTopic(meta: string, topic: string): Promise<[Outcome, string[]]>;
+  deleteContainer(meta: string, order: string, records: string): Promise<['OK', string?]>;
+  appendMessage(meta: string, order: string, records: string, id: string, record: string, clientId: '0' | '1'): Promise<[Outcome, number, number, string]>;
   listMessages(
     meta: string,
     order: string,
-    bodies: string,
+    records: string,
     offset: number,
     limit: number,
     dir: 'asc' | 'desc',
     sentBefore: string,
-  ): Promise<string[] | null>;
-  groupAdd(index: string, counter: string, id: string): Promise<number>;
+  ): Promise<[Outcome, string[]]>;
+  groupAdd(index: string, id: string): Promise<['OK', number]>;
   deleteIfEqual(key: string, expected: string): Promise<number>;
   takeToken(bucket: string, rate: number, burst: number): Promise<[number, number]>;
 }
-
-/** HMGET id g t c u s n l: see includes/readMeta.lua. */
-export type MetaReply = (string | null)[];
 
 export type ScriptedRedis = (Redis | Cluster) & ScriptCommands;
 

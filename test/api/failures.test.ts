@@ -11,7 +11,7 @@ it('anything unexpected is INTERNAL with a generic detail and no internals', asy
   const raw = s.redis.client();
   const key = (await raw.keys(`*${thread!.id}}:msg`))[0];
   const [field] = await raw.hkeys(key);
-  await raw.hset(key, field, 'not|json{');
+  await raw.hset(key, field, '{"s":"not json');
   const f = await failure(s.svc.threads.listMessages({ threadId: thread!.id }));
   expect(f).toEqual({ code: status.INTERNAL, reason: 'INTERNAL', details: 'Internal error' });
 });

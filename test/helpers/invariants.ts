@@ -37,14 +37,19 @@ export async function storeProblems(r: Redis): Promise<string[]> {
         problems.push(`${base}: message ${entries[i]} has no body`);
         continue;
       }
-      const sentAt = body.slice(0, body.indexOf('|'));
+      let record: { s?: unknown; a?: unknown; t?: unknown };
+      try {
+        record = JSON.parse(body) as typeof record;
+      } catch {
+        problems.push(`${base}: record of ${entries[i]} is not JSON`);
+        continue;
+      }
+      const sentAt = String(record.s);
+      if (!/^\d{19}$/.test(sentAt) || typeof record.a !== 'string' || typeof record.t !== 'string') {
+        problems.push(`${base}: record of ${entries[i]} lacks s, a or t`);
+      }
       if (!(sentAt > lastSent)) problems.push(`${base}: sent_at not increasing at seq ${entries[i + 1]}`);
       lastSent = sentAt;
-      try {
-        JSON.parse(body.slice(body.indexOf('|') + 1));
-      } catch {
-        problems.push(`${base}: body of ${entries[i]} is not JSON`);
-      }
     }
     // Threads and conversations are in their group's index.
     const m = /^pl1:\{([^:]*):([tv]):[^}]*\}$/.exec(base);

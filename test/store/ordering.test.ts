@@ -50,7 +50,7 @@ it('DeleteThread of a large thread removes every key at once and returns', async
     const h: string[] = [];
     for (let i = start; i < start + 10_000; i++) {
       z.push(i + 1, `m${i}`);
-      h.push(`m${i}`, `${1790000000000000000 + i}|["a","text ${i}"]`);
+      h.push(`m${i}`, JSON.stringify({ s: String(1790000000000000000 + i), a: 'a', t: `text ${i}` }));
     }
     await raw.zadd(`${tag}:seq`, ...z);
     await raw.hset(`${tag}:msg`, ...h);
@@ -61,4 +61,6 @@ it('DeleteThread of a large thread removes every key at once and returns', async
   expect(await one.threads.deleteThread({ id: thread!.id })).toEqual({});
   expect(await raw.exists(`${tag}:meta`, `${tag}:seq`, `${tag}:msg`)).toBe(0);
   expect((await one.threads.listThreads({ groupId: 'big' })).threads).toEqual([]);
+  // The group's last container gone, nothing of the group is left either.
+  expect(await raw.keys(`*tg:big}*`)).toEqual([]);
 });

@@ -1,34 +1,36 @@
 --[[
   Appends a message to a container: next seq, next sent_at, the id in the
-  order zset, the body in the bodies hash, and the container's counters, all
-  in one step. A client id that is already stored returns the stored message
-  and changes nothing, so concurrent retries of one id store one message.
+  order zset, the record in the records hash, and the container's counters,
+  all in one step. A client id that is already stored returns the stored
+  message and changes nothing (and uses up no seq), so concurrent retries of
+  one id store one message.
 
   KEYS[1]  meta hash
   KEYS[2]  order zset (message id -> seq)
-  KEYS[3]  bodies hash (message id -> "<sent_at>|<json>")
+  KEYS[3]  records hash (message id -> JSON record, src/store/record.ts)
   ARGV[1]  message id
-  ARGV[2]  body JSON (author and text)
+  ARGV[2]  the record without "s": a JSON object, {"a":…,"t":…}
   ARGV[3]  "1" when the id is the client's (check for a repeat), else "0"
 
-  Returns  nil when the container is absent; else { created (1|0), seq, body }.
+  Returns  { 'NO_CONTAINER' }, or { 'OK', created (1|0), seq, record }.
 ]]
 --- @include "includes/nextSentAt"
 
 local rec = redis.call('HMGET', KEYS[1], 's', 'n', 'l')
 if not rec[1] then
-  return false
+  return { 'NO_CONTAINER' }
 end
 if ARGV[3] == '1' then
   local seen = redis.call('ZSCORE', KEYS[2], ARGV[1])
   if seen then
-    return { 0, tonumber(seen), redis.call('HGET', KEYS[3], ARGV[1]) }
+    return { 'OK', 0, tonumber(seen), redis.call('HGET', KEYS[3], ARGV[1]) }
   end
 end
 local seq = tonumber(rec[1]) + 1
 local sentAt = nextSentAt(rec[3])
-local body = sentAt .. '|' .. ARGV[2]
+-- sent_at goes first: '{"s":"<19 digits>",' then the rest of the caller's object.
+local record = '{"s":"' .. sentAt .. '",' .. string.sub(ARGV[2], 2)
 redis.call('HSET', KEYS[1], 's', seq, 'n', (tonumber(rec[2]) or 0) + 1, 'l', sentAt)
 redis.call('ZADD', KEYS[2], seq, ARGV[1])
-redis.call('HSET', KEYS[3], ARGV[1], body)
-return { 1, seq, body }
+redis.call('HSET', KEYS[3], ARGV[1], record)
+return { 'OK', 1, seq, record }

@@ -8,7 +8,7 @@
   ARGV[3]  topic ("" for chats)
   ARGV[4]  user ids as a JSON array (chats; "" otherwise)
 
-  Returns  the record (see includes/readMeta).
+  Returns  { 'OK', record } (record: includes/readMeta).
 ]]
 --- @include "includes/nextSentAt"
 --- @include "includes/readMeta"
@@ -18,4 +18,4 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
     'id', ARGV[1], 'g', ARGV[2], 't', ARGV[3], 'c', nextSentAt(nil), 'u', ARGV[4],
     's', 0, 'n', 0, 'l', '')
 end
-return readMeta(KEYS[1])
+return { 'OK', readMeta(KEYS[1]) }

@@ -7,13 +7,14 @@
 
   KEYS[1]  meta hash
   KEYS[2]  message order zset
-  KEYS[3]  message bodies hash
+  KEYS[3]  message records hash
 
-  Returns  the group id ("" for none), or nil when the container was absent.
+  Returns  { 'OK', group id ("" for none) }, or { 'OK' } when the container
+           was absent (deleting an absent id succeeds).
 ]]
 local group = redis.call('HGET', KEYS[1], 'g')
 if not group then
-  return false
+  return { 'OK' }
 end
 redis.call('UNLINK', KEYS[1], KEYS[2], KEYS[3])
-return group
+return { 'OK', group }

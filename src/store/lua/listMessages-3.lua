@@ -3,7 +3,7 @@
 
   KEYS[1]  meta hash
   KEYS[2]  order zset (message id -> seq)
-  KEYS[3]  bodies hash
+  KEYS[3]  records hash (src/store/record.ts; each begins {"s":"<19-digit sent_at>")
   ARGV[1]  offset (ranks skipped from the start of the chosen order)
   ARGV[2]  limit
   ARGV[3]  "asc" or "desc"
@@ -11,11 +11,11 @@
            Only messages strictly older count; since sent_at increases with
            seq, a binary search over ranks finds the cut (O(log² n)).
 
-  Returns  nil when the container is absent; else a flat list
-           { id1, seq1, body1, id2, seq2, body2, … } in the chosen order.
+  Returns  { 'NO_CONTAINER' }, or { 'OK', page } with page a flat list
+           { id1, seq1, record1, id2, seq2, record2, … } in the chosen order.
 ]]
 if redis.call('EXISTS', KEYS[1]) == 0 then
-  return false
+  return { 'NO_CONTAINER' }
 end
 local offset = tonumber(ARGV[1])
 local limit = tonumber(ARGV[2])
@@ -26,7 +26,7 @@ if ARGV[4] ~= '' then
   while lo < hi do
     local mid = math.floor((lo + hi) / 2)
     local id = redis.call('ZRANGE', KEYS[2], mid, mid)[1]
-    local sentAt = string.sub(redis.call('HGET', KEYS[3], id), 1, 19)
+    local sentAt = string.sub(redis.call('HGET', KEYS[3], id), 7, 25)
     if sentAt < ARGV[4] then lo = mid + 1 else hi = mid end
   end
   n = lo -- ranks [0, n) are strictly older
@@ -40,7 +40,7 @@ else
   if first < 0 then first = 0 end
 end
 if last < first then
-  return {}
+  return { 'OK', {} }
 end
 
 local page = redis.call('ZRANGE', KEYS[2], first, last, 'WITHSCORES')
@@ -55,4 +55,4 @@ for i = from, to, step do
   out[#out + 1] = page[2 * i]
   out[#out + 1] = bodies[i]
 end
-return out
+return { 'OK', out }

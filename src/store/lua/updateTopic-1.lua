@@ -4,12 +4,12 @@
   KEYS[1]  meta hash
   ARGV[1]  the new topic
 
-  Returns  the updated record (includes/readMeta), or nil when absent.
+  Returns  { 'NO_CONTAINER' }, or { 'OK', record } (record: includes/readMeta).
 ]]
 --- @include "includes/readMeta"
 
 if redis.call('EXISTS', KEYS[1]) == 0 then
-  return false
+  return { 'NO_CONTAINER' }
 end
 redis.call('HSET', KEYS[1], 't', ARGV[1])
-return readMeta(KEYS[1])
+return { 'OK', readMeta(KEYS[1]) }

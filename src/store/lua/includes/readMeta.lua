@@ -1,7 +1,7 @@
 --[[
-  readMeta(key): the container record as the flat list the adapter decodes:
-  { id, group_id, topic, created_at, user_ids_json, last_seq, message_count, last_message_at }
+  readMeta(key): the container record, every field by name, as HGETALL's flat
+  list { name1, value1, … } (the fields are listed in src/store/record.ts).
 ]]
 local function readMeta(key)
-  return redis.call('HMGET', key, 'id', 'g', 't', 'c', 'u', 's', 'n', 'l')
+  return redis.call('HGETALL', key)
 end
