@@ -62,7 +62,8 @@ async function main(): Promise<void> {
       const proc = floor
         ? spawnTracked(`floor ${name}`, process.execPath, [join(__dirname, 'servers', 'bare-grpc.js')], { env: { ...env, PORT: String(port), BENCH_MODE: floor[1], BENCH_NS: 'default' } })
         : spawnTracked(`service ${name}`, process.execPath, [...(process.env.AB_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', resolve(process.env.AB_CPU_PROF), '--cpu-prof-name', `service-${name}.cpuprofile`] : []), resolve(main)], {
-            env: { ...env, GRPC_PORT: String(port), METRICS_PORT: '0', API_KEYS: `default:${token}`, DATA_DIR: join(dir, name) },
+            // HTTP_PORT 0: the service's JSON transport on a free port (unused here; older builds ignore it).
+            env: { ...env, GRPC_PORT: String(port), HTTP_PORT: '0', METRICS_PORT: '0', API_KEYS: `default:${token}`, DATA_DIR: join(dir, name) },
           });
       await waitUntil(`service ${name}`, proc, () => tcpOpen(port));
       services.push({ name, proc, port });

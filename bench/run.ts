@@ -3,10 +3,12 @@
  * parts under them, in one run on this machine (bench/README.md).
  *
  * Starts on 127.0.0.1: a fresh redis-server with the service's persistence,
- * the service (dist/src/main.js), the gateway (dist/gateway/main.js), and the
- * floors (bench/servers). Drives load with h2load (gRPC) and wrk (HTTP),
- * interleaving each case's targets run by run, and prints the table. Every
- * process it starts is stopped by its PID at the end, also on failure.
+ * the service (dist/src/main.js: gRPC and its own JSON-over-HTTP port in one
+ * process, as `make start` runs it), the remote gateway (dist/gateway/main.js,
+ * HTTP → gRPC → the service), and the floors (bench/servers). Drives load with
+ * h2load (gRPC) and wrk (HTTP), interleaving each case's targets run by run,
+ * and prints the table. Every process it starts is stopped by its PID at the
+ * end, also on failure.
  *
  * Env: BENCH_QUICK=1 (smoke run: 1 run of 1 s), BENCH_SECONDS, BENCH_RUNS,
  * BENCH_WARMUP_SECONDS, BENCH_ONLY (regex over case names, e.g. "gRPC Create"),
@@ -75,10 +77,14 @@ interface Env {
   redisPort: number;
   redis: Redis;
   grpcPort: number;
-  httpPort: number;
+  /** The service process's own HTTP port (in-process JSON transport). */
+  serviceHttpPort: number;
+  /** The remote gateway process's HTTP port. */
+  gatewayPort: number;
   bareFixedPort: number;
   bareStoragePort: number;
   expressFixedPort: number;
+  expressStoragePort: number;
   expressHopPort: number;
   altPort?: number;
   procs: Record<string, Tracked>;
@@ -117,20 +123,33 @@ async function startAll(): Promise<Env> {
   const redisUrl = `redis://127.0.0.1:${redisPort}`;
   const base = { ...process.env, LOG_LEVEL: 'warn', HOST: '127.0.0.1' };
 
+  // The service serves gRPC and JSON over HTTP from one process (what `make start` runs).
+  // LOG_LEVEL=warn hides its "gRPC server listening" line (port, httpPort), so both ports are chosen here.
   const grpcPort = await freePort();
+  const serviceHttpPort = await freePort();
   procs.service = spawnTracked('service', process.execPath, [...nodeArgs('service'), join(DIST, 'src', 'main.js')], {
-    env: { ...base, GRPC_PORT: String(grpcPort), METRICS_PORT: '0', REDIS_URL: redisUrl, API_KEYS: `${NS}:${token}`, DATA_DIR: join(dir, 'service') },
+    env: {
+      ...base,
+      GRPC_PORT: String(grpcPort),
+      HTTP_PORT: String(serviceHttpPort),
+      METRICS_PORT: '0',
+      REDIS_URL: redisUrl,
+      API_KEYS: `${NS}:${token}`,
+      DATA_DIR: join(dir, 'service'),
+    },
   });
   let altPort: number | undefined;
   if (ALT_SERVICE) {
     altPort = await freePort();
     procs.alt = spawnTracked('service (alt)', process.execPath, [...nodeArgs('service-alt'), ALT_SERVICE], {
-      env: { ...base, GRPC_PORT: String(altPort), METRICS_PORT: '0', REDIS_URL: redisUrl, API_KEYS: `${NS}:${token}`, DATA_DIR: join(dir, 'service-alt') },
+      // HTTP_PORT 0: a free port for its JSON transport (older builds ignore it); only its gRPC is measured.
+      env: { ...base, GRPC_PORT: String(altPort), HTTP_PORT: '0', METRICS_PORT: '0', REDIS_URL: redisUrl, API_KEYS: `${NS}:${token}`, DATA_DIR: join(dir, 'service-alt') },
     });
   }
-  const httpPort = await freePort();
+  // The remote gateway: its own process, HTTP → gRPC → the service.
+  const gatewayPort = await freePort();
   procs.gateway = spawnTracked('gateway', process.execPath, [...nodeArgs('gateway'), join(DIST, 'gateway', 'main.js')], {
-    env: { ...base, HTTP_PORT: String(httpPort), GRPC_TARGET: `127.0.0.1:${grpcPort}` },
+    env: { ...base, HTTP_PORT: String(gatewayPort), GATEWAY_METRICS_PORT: '0', GRPC_TARGET: `127.0.0.1:${grpcPort}` },
   });
   const bare = (mode: string, port: number) =>
     spawnTracked(`bare gRPC (${mode})`, process.execPath, [...nodeArgs(`bare-grpc-${mode}`), join(DIST, 'bench', 'servers', 'bare-grpc.js')], {
@@ -142,10 +161,14 @@ async function startAll(): Promise<Env> {
   procs.bareStorage = bare('storage', bareStoragePort);
   const express = (mode: string, port: number) =>
     spawnTracked(`bare Express (${mode})`, process.execPath, [...nodeArgs(`express-${mode}`), join(DIST, 'bench', 'servers', 'bare-express.js')], {
-      env: { ...base, PORT: String(port), BENCH_MODE: mode, GRPC_TARGET: `127.0.0.1:${bareStoragePort}` },
+      env: { ...base, PORT: String(port), BENCH_MODE: mode, GRPC_TARGET: `127.0.0.1:${bareStoragePort}`, REDIS_URL: redisUrl, BENCH_NS: NS },
     });
   const expressFixedPort = await freePort();
   procs.expressFixed = express('fixed', expressFixedPort);
+  // The in-process JSON floor: Express, one EVALSHA, JSON out, one process.
+  const expressStoragePort = await freePort();
+  procs.expressStorage = express('storage', expressStoragePort);
+  // The hop floor (gateway floor): Express → grpc-js → the bare storage floor.
   const expressHopPort = await freePort();
   procs.expressHop = express('hop', expressHopPort);
 
@@ -154,16 +177,33 @@ async function startAll(): Promise<Env> {
     [procs.bareFixed, bareFixedPort],
     [procs.bareStorage, bareStoragePort],
     [procs.expressFixed, expressFixedPort],
+    [procs.expressStorage, expressStoragePort],
     [procs.expressHop, expressHopPort],
     ...(procs.alt && altPort ? [[procs.alt, altPort] as const] : []),
   ] as const) {
     await waitUntil(`${p.name} on port ${port}`, p, () => tcpOpen(port));
   }
-  await waitUntil('gateway /healthz', procs.gateway, async () => (await httpStatus(httpPort, '/healthz')) === 200);
+  await waitUntil(`service /healthz on HTTP port ${serviceHttpPort}`, procs.service, async () => (await httpStatus(serviceHttpPort, '/healthz')) === 200);
+  await waitUntil('gateway /healthz', procs.gateway, async () => (await httpStatus(gatewayPort, '/healthz')) === 200);
   for (const p of Object.values(procs)) {
     if (p.child.exitCode !== null || p.child.signalCode !== null) throw new Error(`${p.name} exited at start:\n${p.output()}`);
   }
-  return { dir, token, redisPort, redis, grpcPort, httpPort, bareFixedPort, bareStoragePort, expressFixedPort, expressHopPort, altPort, procs };
+  return {
+    dir,
+    token,
+    redisPort,
+    redis,
+    grpcPort,
+    serviceHttpPort,
+    gatewayPort,
+    bareFixedPort,
+    bareStoragePort,
+    expressFixedPort,
+    expressStoragePort,
+    expressHopPort,
+    altPort,
+    procs,
+  };
 }
 
 // ---------------------------------------------------------------- setup
@@ -228,7 +268,11 @@ function checkReply(method: Method, reply: unknown, where: string): void {
 
 interface Target {
   label: string;
-  role: 'service' | 'transport' | 'storage' | 'express' | 'hop' | 'alt';
+  /**
+   * service: what is measured; transport/storage: the gRPC floors; express: bare Express, fixed JSON;
+   * json: the in-process JSON floor (Express, one EVALSHA); hop: the hop floor (Express → grpc-js → storage floor).
+   */
+  role: 'service' | 'transport' | 'storage' | 'express' | 'json' | 'hop' | 'alt';
   /** The processes that serve it (keys of Env.procs), whose CPU time is counted per request. */
   procs: string[];
   run(seconds: number): Promise<RunResult>;
@@ -244,7 +288,8 @@ interface Measured extends RunResult {
 interface Case {
   name: string;
   method: Method;
-  via: 'gRPC' | 'gateway';
+  /** gRPC: the service's gRPC port; http: the service's own HTTP port; gateway: the remote gateway process. */
+  via: 'gRPC' | 'http' | 'gateway';
   inFlight: number;
   targets: Target[];
 }
@@ -338,16 +383,30 @@ async function buildCases(env: Env, f: Fixture): Promise<Case[]> {
       if (r.status !== 200) throw new Error(`${label} ${method}: HTTP ${r.status}: ${r.text.slice(0, 300)}`);
       checkReply(method, r.json, label);
     };
-    const httpTargets = async (inFlight: number): Promise<Target[]> => {
-      const w = (port: number) => (seconds: number) => wrk({ port, path: PATHS[method].http, body: bodies[method], token: env.token }, { seconds, inFlight });
-      await httpProbe(env.httpPort, 'gateway');
+    const w = (inFlight: number, port: number) => (seconds: number) =>
+      wrk({ port, path: PATHS[method].http, body: bodies[method], token: env.token }, { seconds, inFlight });
+    // The service's own HTTP port: JSON straight into the operation table, no gRPC (what `make start` serves).
+    const inProcessTargets = async (inFlight: number): Promise<Target[]> => {
+      await httpProbe(env.serviceHttpPort, 'service HTTP');
+      await httpProbe(env.expressFixedPort, 'bare Express');
+      await httpProbe(env.expressStoragePort, 'in-process JSON floor');
+      const svc = w(inFlight, env.serviceHttpPort);
+      return [
+        { label: 'service, own HTTP port (in-process)', role: 'service', procs: ['service', 'redis'], run: method === 'CreateMessage' ? counted(inFlight, svc) : svc },
+        { label: 'bare Express, fixed JSON', role: 'express', procs: ['expressFixed'], run: w(inFlight, env.expressFixedPort) },
+        { label: 'in-process JSON floor: Express, one EVALSHA', role: 'json', procs: ['expressStorage', 'redis'], run: w(inFlight, env.expressStoragePort) },
+      ];
+    };
+    // The remote gateway process: HTTP → gRPC → the service.
+    const gatewayTargets = async (inFlight: number): Promise<Target[]> => {
+      await httpProbe(env.gatewayPort, 'gateway');
       await httpProbe(env.expressFixedPort, 'bare Express');
       await httpProbe(env.expressHopPort, 'Express hop');
-      const svc = w(env.httpPort);
+      const svc = w(inFlight, env.gatewayPort);
       return [
-        { label: 'gateway → service', role: 'service', procs: ['gateway', 'service', 'redis'], run: method === 'CreateMessage' ? counted(inFlight, svc) : svc },
-        { label: 'bare Express, fixed JSON', role: 'express', procs: ['expressFixed'], run: w(env.expressFixedPort) },
-        { label: 'gateway floor: Express → grpc-js → bare storage floor', role: 'hop', procs: ['expressHop', 'bareStorage', 'redis'], run: w(env.expressHopPort) },
+        { label: 'remote gateway → service', role: 'service', procs: ['gateway', 'service', 'redis'], run: method === 'CreateMessage' ? counted(inFlight, svc) : svc },
+        { label: 'bare Express, fixed JSON', role: 'express', procs: ['expressFixed'], run: w(inFlight, env.expressFixedPort) },
+        { label: 'hop floor (gateway floor): Express → grpc-js → bare storage floor', role: 'hop', procs: ['expressHop', 'bareStorage', 'redis'], run: w(inFlight, env.expressHopPort) },
       ];
     };
     const wanted = (name: string, inFlight: number) => !ONLY || ONLY.test(`${name} ${inFlight}`);
@@ -356,8 +415,12 @@ async function buildCases(env: Env, f: Fixture): Promise<Case[]> {
       if (wanted(name, inFlight)) cases.push({ name, method, via: 'gRPC', inFlight, targets: await grpcTargets(inFlight) });
     }
     for (const inFlight of [1, 64]) {
-      const name = `gateway ${method}`;
-      if (wanted(name, inFlight)) cases.push({ name, method, via: 'gateway', inFlight, targets: await httpTargets(inFlight) });
+      const name = `in-process JSON ${method}`;
+      if (wanted(name, inFlight)) cases.push({ name, method, via: 'http', inFlight, targets: await inProcessTargets(inFlight) });
+    }
+    for (const inFlight of [1, 64]) {
+      const name = `remote gateway ${method}`;
+      if (wanted(name, inFlight)) cases.push({ name, method, via: 'gateway', inFlight, targets: await gatewayTargets(inFlight) });
     }
   }
   return cases;
@@ -450,8 +513,8 @@ async function measureMemory(env: Env, threadId: string): Promise<MemoryResult> 
   const k = threadKeys(NS, threadId);
   const count = await env.redis.zcard(k.order);
   if (count !== MEMORY_MESSAGES) throw new Error(`memory: the thread holds ${count} messages, expected ${MEMORY_MESSAGES}`);
-  // The message as the API returns it (the gateway's JSON).
-  const page = await postJson(env.httpPort, PATHS.ListMessages.http, JSON.stringify({ thread_id: threadId, limit: 1 }), env.token);
+  // The message as the API returns it (the JSON of the service's own HTTP port).
+  const page = await postJson(env.serviceHttpPort, PATHS.ListMessages.http, JSON.stringify({ thread_id: threadId, limit: 1 }), env.token);
   const msg = (page.json as { messages: unknown[] }).messages[0];
   const rawJsonBytes = Buffer.byteLength(JSON.stringify(msg));
   const perKey: Record<string, number> = {};
@@ -582,10 +645,15 @@ function verdicts(cases: CaseResult[], mem?: MemoryResult, del?: DeleteResult): 
     const r = ratio(lm, 'storage');
     out.push({ target: 'gRPC ListMessages (25 of 100,000), 64 in flight ≥ 0.6 × bare server doing the same reads', value: fmtRatio(r), met: r >= 0.6 });
   }
-  const gm = find('gateway CreateMessage', 64);
+  const jm = find('in-process JSON CreateMessage', 64);
+  if (jm) {
+    const r = ratio(jm, 'json');
+    out.push({ target: 'in-process JSON CreateMessage (service\'s own HTTP port), 64 in flight ≥ 0.75 × in-process JSON floor', value: fmtRatio(r), met: r >= 0.75 });
+  }
+  const gm = find('remote gateway CreateMessage', 64);
   if (gm) {
     const r = ratio(gm, 'hop');
-    out.push({ target: 'gateway CreateMessage, 64 in flight ≥ 0.8 × gateway floor', value: fmtRatio(r), met: r >= 0.8 });
+    out.push({ target: 'remote gateway CreateMessage, 64 in flight ≥ 0.8 × hop floor (gateway floor)', value: fmtRatio(r), met: r >= 0.8 });
   }
   const c1 = find('gRPC CreateMessage', 1);
   if (c1) {
@@ -629,13 +697,13 @@ function report(m: Machine, cases: CaseResult[], mem: MemoryResult | undefined, 
   }
   parts.push(
     '',
-    'Server CPU µs/req: CPU time of the processes that answer (service + redis; gateway + service + redis; the floor and, for storage, redis) per request, from /proc.',
+    'Server CPU µs/req: CPU time of the processes that answer (service + redis; remote gateway + service + redis; the floor and, for the floors that store, redis; the hop floor + the storage floor + redis) per request, from /proc.',
   );
   if (mem) {
     parts.push(
       '',
       `Memory: ${mem.messages.toLocaleString('en')} CreateMessage calls (100-byte text) into one thread: used_memory grew ${(mem.usedMemoryDelta / 1e6).toFixed(1)} MB, ` +
-        `${mem.bytesPerMessage.toFixed(0)} B per message; the message's JSON as the gateway returns it is ${mem.rawJsonBytes} B → ${mem.ratio.toFixed(2)} ×. ` +
+        `${mem.bytesPerMessage.toFixed(0)} B per message; the message's JSON as the service's HTTP port returns it is ${mem.rawJsonBytes} B → ${mem.ratio.toFixed(2)} ×. ` +
         `By key (MEMORY USAGE, per message): ${Object.entries(mem.perKey)
           .map(([k, v]) => `${k} ${v.toFixed(0)} B`)
           .join(', ')}.`,
@@ -672,7 +740,7 @@ async function main(): Promise<void> {
     }
   }
   if (CPU_PROF) mkdirSync(CPU_PROF, { recursive: true });
-  log(`starting redis-server, service, gateway and floors (${QUICK ? 'quick: ' : ''}${RUNS} × ${SECONDS} s per target, ${WARMUP} s warm-up)`);
+  log(`starting redis-server, service (gRPC + HTTP), remote gateway and floors (${QUICK ? 'quick: ' : ''}${RUNS} × ${SECONDS} s per target, ${WARMUP} s warm-up)`);
   const env = await startAll();
   let failed: unknown;
   try {
@@ -733,7 +801,7 @@ async function main(): Promise<void> {
   } finally {
     env.redis.disconnect();
     // The servers first (the service and the floors use Redis), Redis last.
-    for (const k of ['gateway', 'expressHop', 'expressFixed', 'bareStorage', 'bareFixed', 'alt', 'service', 'redis']) {
+    for (const k of ['gateway', 'expressHop', 'expressStorage', 'expressFixed', 'bareStorage', 'bareFixed', 'alt', 'service', 'redis']) {
       if (env.procs[k]) await stop(env.procs[k]);
     }
     await stopAll();
