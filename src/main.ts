@@ -24,6 +24,9 @@ import { bind, buildServer, SERVICE_NAMES } from './transports/grpc/server';
 import { startEmbeddedRedis, type EmbeddedRedis } from './store/embedded';
 import { RedisStore } from './store/redis-store';
 
+/** Set once an embedded Redis runs: stops its restarts. */
+let haltEmbedded: () => void = () => undefined;
+
 async function main(): Promise<void> {
   const http = loadGatewaySettings();
   const cfg = http.config;
@@ -43,6 +46,9 @@ async function main(): Promise<void> {
   let stopping: Promise<void> | undefined;
   let startup: Promise<void> = Promise.resolve();
   const stop = (signal: string) => {
+    // From the signal on, a redis-server that dies (a group SIGINT reaches it too) is not restarted:
+    // a restart now would outlive the service.
+    haltEmbedded();
     stopping ??= (async () => {
       log.info({ signal }, 'draining');
       await startup.catch(() => undefined);
@@ -76,16 +82,16 @@ async function start(
   // Settings that can be refused are checked before anything starts.
   const keys = loadKeys(cfg.apiKeys, cfg.dataDir, log);
   let embedded: EmbeddedRedis | undefined;
-  let url = cfg.redisUrl;
-  if (!url && !cfg.redisClusterNodes) {
+  if (!cfg.redisUrl && !cfg.redisClusterNodes) {
     const e = await startEmbeddedRedis({ dataDir: cfg.dataDir, bin: cfg.redisServerBin, log });
     stoppers.push(() => e.stop());
     embedded = e;
-    url = e.url;
+    haltEmbedded = () => e.noRestarts();
   }
   if (stopRequested()) return;
   const store = await RedisStore.connect({
-    url,
+    url: cfg.redisUrl,
+    socket: embedded?.socket,
     clusterNodes: cfg.redisClusterNodes,
     commandTimeoutMs: cfg.redisCommandTimeoutMs,
   });

@@ -1,23 +1,31 @@
 /**
  * The embedded store: with REDIS_URL unset the service runs its own
- * redis-server as a child, listening on 127.0.0.1 only, with its files in
- * DATA_DIR and append-only persistence on (fsync every second; Redis writes
- * the AOF before it replies, so a killed Redis process loses no acknowledged write).
+ * redis-server as a child, with its files in DATA_DIR and append-only
+ * persistence on (fsync every second; Redis writes the AOF before it replies,
+ * so a killed Redis process loses no acknowledged write). It listens on a unix
+ * socket in DATA_DIR (a 0700 folder) and on no TCP port, so only this user can
+ * reach it, also if it outlives a service that was killed (the next start on
+ * that DATA_DIR stops it).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from '../log';
 
 export interface EmbeddedRedis {
-  url: string;
-  port: number;
+  /** The unix socket redis-server listens on. */
+  socket: string;
   /** The current redis-server process (a new one after each restart). */
   child(): ChildProcess;
+  /** No more restarts from now on (a stop is under way: a restart now would outlive the service). */
+  noRestarts(): void;
   /** Stops it for good (no more restarts). */
   stop(): Promise<void>;
 }
+
+/** Unix socket paths are limited to 108 bytes by the kernel (sun_path), the terminating NUL included. */
+const MAX_SOCKET_PATH = 107;
 
 /** A TCP port that was free a moment ago on 127.0.0.1. */
 export function freePort(): Promise<number> {
@@ -48,12 +56,18 @@ export interface EmbeddedOptions {
  */
 export async function startEmbeddedRedis(opts: EmbeddedOptions): Promise<EmbeddedRedis> {
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+  // The folder's mode guards the socket: only this user can reach Redis.
+  chmodSync(opts.dataDir, 0o700);
   const pidFile = join(opts.dataDir, 'redis.pid');
   stopLeftover(pidFile, opts.log);
-  const port = await freePort();
+  const socket = join(opts.dataDir, 'redis.sock');
+  if (Buffer.byteLength(socket) > MAX_SOCKET_PATH) {
+    throw new Error(`DATA_DIR is too long for the embedded Redis's unix socket (${socket}: at most ${MAX_SOCKET_PATH} bytes); choose a shorter DATA_DIR`);
+  }
   const args = [
-    '--bind', '127.0.0.1',
-    '--port', String(port),
+    '--port', '0',
+    '--unixsocket', socket,
+    '--unixsocketperm', '700',
     '--protected-mode', 'yes',
     '--dir', opts.dataDir,
     '--pidfile', pidFile,
@@ -66,8 +80,8 @@ export async function startEmbeddedRedis(opts: EmbeddedOptions): Promise<Embedde
     ...(opts.extraArgs ?? []),
   ];
   let stopping = false;
-  let child = await launch(opts, args, port);
-  opts.log.info({ port, dataDir: opts.dataDir, redisPid: child.pid }, 'embedded redis-server started');
+  let child = await launch(opts, args, socket);
+  opts.log.info({ socket, dataDir: opts.dataDir, redisPid: child.pid }, 'embedded redis-server started');
 
   const supervise = (c: ChildProcess) => {
     c.once('exit', (code, signal) => {
@@ -80,20 +94,22 @@ export async function startEmbeddedRedis(opts: EmbeddedOptions): Promise<Embedde
     await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** (attempt - 1), 5000)));
     if (stopping) return;
     try {
-      child = await launch(opts, args, port);
+      child = await launch(opts, args, socket);
       supervise(child);
-      opts.log.warn({ port, redisPid: child.pid, attempt }, 'embedded redis-server restarted');
+      opts.log.warn({ socket, redisPid: child.pid, attempt }, 'embedded redis-server restarted');
     } catch (err) {
-      opts.log.error({ err, attempt }, 'embedded redis-server did not restart; trying again');
+      opts.log.error({ err: String(err), attempt }, 'embedded redis-server did not restart; trying again');
       await restart(attempt + 1);
     }
   };
   supervise(child);
 
   return {
-    url: `redis://127.0.0.1:${port}`,
-    port,
+    socket,
     child: () => child,
+    noRestarts: () => {
+      stopping = true;
+    },
     stop: () => {
       stopping = true;
       return stopChild(child);
@@ -101,33 +117,47 @@ export async function startEmbeddedRedis(opts: EmbeddedOptions): Promise<Embedde
   };
 }
 
-async function launch(opts: EmbeddedOptions, args: string[], port: number): Promise<ChildProcess> {
+async function launch(opts: EmbeddedOptions, args: string[], socket: string): Promise<ChildProcess> {
   const child = spawn(opts.bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  // A missing binary is reported as an event, not a throw.
-  child.on('error', (e) => (stderr += `${opts.bin}: ${e.message}`));
+  // A spawn that fails (a missing binary, EMFILE) is reported as an event, not a throw,
+  // and leaves child.pid undefined.
+  let spawnError: string | undefined;
+  child.on('error', (e) => (spawnError = `${opts.bin}: ${e.message}`));
+  if (child.pid === undefined) {
+    await new Promise((r) => setImmediate(r));
+    throw new Error(`redis-server failed to start: ${spawnError ?? 'the process could not be spawned'}`);
+  }
   try {
-    await waitForRedis(port, child.pid, 60_000, () =>
-      child.exitCode !== null || child.pid === undefined ? `redis-server failed to start: ${stderr.trim()}` : undefined,
+    await waitForRedis(socket, child.pid, 60_000, () =>
+      child.exitCode !== null || spawnError ? `redis-server failed to start: ${(spawnError ?? stderr.trim()) || `exit ${child.exitCode}`}` : undefined,
     );
   } catch (e) {
-    child.kill('SIGKILL');
+    signal(child, 'SIGKILL');
     throw e;
   }
   return child;
 }
 
+/**
+ * Signals a child only while we hold its pid: a child that was never spawned
+ * has none, and ChildProcess#kill would then signal pid 0, our whole process group.
+ */
+function signal(child: ChildProcess, sig: NodeJS.Signals): void {
+  if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) child.kill(sig);
+}
+
 function stopChild(child: ChildProcess): Promise<void> {
   return new Promise((done) => {
-    if (child.exitCode !== null || child.signalCode !== null) return done();
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return done();
+    const timer = setTimeout(() => signal(child, 'SIGKILL'), 10_000);
     child.once('exit', () => {
       clearTimeout(timer);
       done();
     });
     // SIGTERM: redis-server flushes the AOF and exits.
-    child.kill('SIGTERM');
+    signal(child, 'SIGTERM');
   });
 }
 
@@ -149,13 +179,13 @@ function stopLeftover(pidFile: string, log: Logger): void {
 }
 
 /**
- * Waits until the redis-server with process id `pid` answers on
- * 127.0.0.1:port: PING with PONG (not LOADING), and INFO names that pid, so
- * another Redis that happens to hold the port is never taken for ours. Raw
- * sockets, so no client library keeps retry timers behind.
+ * Waits until the redis-server with process id `pid` answers on `at` (a port
+ * on 127.0.0.1, or a unix socket path): PING with PONG (not LOADING), and
+ * INFO names that pid, so another Redis that happens to hold the port is
+ * never taken for ours. Raw sockets, so no client library keeps retry timers behind.
  */
 export async function waitForRedis(
-  port: number,
+  at: number | string,
   pid: number | undefined,
   timeoutMs: number,
   failed: () => string | undefined = () => undefined,
@@ -164,17 +194,19 @@ export async function waitForRedis(
   while (Date.now() < until) {
     const why = failed();
     if (why) throw new Error(why);
-    const answer = await probe(port);
+    const answer = await probe(at);
     if (answer.ready) {
       if (pid === undefined || answer.pid === pid) return;
-      throw new Error(`127.0.0.1:${port} is held by another redis-server (pid ${answer.pid}), not ours (pid ${pid})`);
+      throw new Error(`${where(at)} is held by another redis-server (pid ${answer.pid}), not ours (pid ${pid})`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`redis-server did not answer on 127.0.0.1:${port} within ${timeoutMs} ms`);
+  throw new Error(`redis-server did not answer on ${where(at)} within ${timeoutMs} ms`);
 }
 
-function probe(port: number): Promise<{ ready: boolean; pid?: number }> {
+const where = (at: number | string) => (typeof at === 'number' ? `127.0.0.1:${at}` : at);
+
+function probe(at: number | string): Promise<{ ready: boolean; pid?: number }> {
   return new Promise((res) => {
     const s = new Socket();
     let reply = '';
@@ -190,6 +222,8 @@ function probe(port: number): Promise<{ ready: boolean; pid?: number }> {
       const m = /process_id:(\d+)\r\n/.exec(reply);
       if (reply.startsWith('+PONG\r\n') && m) done(true, Number(m[1]));
     });
-    s.connect(port, '127.0.0.1', () => s.write('PING\r\nINFO server\r\n'));
+    const ask = () => s.write('PING\r\nINFO server\r\n');
+    if (typeof at === 'number') s.connect(at, '127.0.0.1', ask);
+    else s.connect(at, ask);
   });
 }

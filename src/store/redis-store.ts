@@ -25,6 +25,8 @@ import { defineScripts, type ScriptedRedis } from './scripts';
 export interface RedisStoreOptions {
   /** redis://host:port/db, or cluster seeds when `clusterNodes` is set. */
   url?: string;
+  /** A unix socket instead of `url` (the embedded Redis). */
+  socket?: string;
   clusterNodes?: { host: string; port: number }[];
   /** Every Redis command fails after this long (the store then answers UNAVAILABLE). */
   commandTimeoutMs: number;
@@ -51,7 +53,9 @@ export class RedisStore implements ContainerStore, RateLimiter {
     };
     const client = opts.clusterNodes?.length
       ? new Cluster(opts.clusterNodes, { redisOptions: common, enableOfflineQueue: false, enableAutoPipelining: true, lazyConnect: true })
-      : new Redis(opts.url ?? 'redis://127.0.0.1:6379', { ...common, enableAutoPipelining: true });
+      : opts.socket
+        ? new Redis({ ...common, path: opts.socket, enableAutoPipelining: true })
+        : new Redis(opts.url ?? 'redis://127.0.0.1:6379', { ...common, enableAutoPipelining: true });
     // ioredis reports connection errors as events as well as rejections; the
     // rejections are what callers see, so the events need no listener output.
     client.on('error', () => undefined);

@@ -23,10 +23,27 @@ export interface ServiceProcess {
   stop(): Promise<number | string>;
 }
 
-export function startProcess(script: string, env: Record<string, string>, readyMsg: string, timeoutMs = 20_000): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, [join(ROOT, script)], {
+/**
+ * `opts.maxFiles` runs the script under `ulimit -n` (a shell sets it, then
+ * execs node, so the pid is node's): fd floods stay small in tests.
+ * `opts.detached` gives it a process group of its own, so a process that
+ * signals its own group cannot reach the test runner.
+ */
+export function startProcess(
+  script: string,
+  env: Record<string, string>,
+  readyMsg: string,
+  timeoutMs = 20_000,
+  opts: { maxFiles?: number; detached?: boolean } = {},
+): Promise<ServiceProcess> {
+  const [cmd, args] =
+    opts.maxFiles === undefined
+      ? [process.execPath, [join(ROOT, script)]]
+      : ['/bin/sh', ['-c', `ulimit -n ${opts.maxFiles} && exec "$0" "$1"`, process.execPath, join(ROOT, script)]];
+  const child = spawn(cmd, args, {
     env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', METRICS_PORT: '0', HTTP_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: opts.detached ?? false,
   });
   const logs: Record<string, unknown>[] = [];
   let raw = '';

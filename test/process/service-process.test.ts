@@ -21,15 +21,18 @@ const tokenOf = (dataDir: string) => readFileSync(join(dataDir, 'api-key'), 'utf
 
 const alive = (pid: number) => existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
 
-it('with REDIS_URL unset it runs its own redis-server on loopback, append-only in DATA_DIR, and stops it on SIGTERM', async () => {
+it('with REDIS_URL unset it runs its own redis-server on a unix socket in DATA_DIR (no TCP port), append-only, and stops it on SIGTERM', async () => {
   const dataDir = tempDir();
   const svc = await startService({ DATA_DIR: dataDir, GRPC_PORT: '0' });
   const started = svc.logs.find((l) => l.msg === 'embedded redis-server started')!;
   const redisPid = started.redisPid as number;
-  const raw = new Redis(`redis://127.0.0.1:${started.port as number}`);
+  expect(started.socket).toBe(join(dataDir, 'redis.sock'));
+  // Only this user can reach the socket: its folder is 0700.
+  expect(statSync(dataDir).mode & 0o777).toBe(0o700);
+  const raw = new Redis({ path: started.socket as string });
   expect(await raw.config('GET', 'appendonly')).toEqual(['appendonly', 'yes']);
   expect(await raw.config('GET', 'dir')).toEqual(['dir', dataDir]);
-  expect(await raw.config('GET', 'bind')).toEqual(['bind', '127.0.0.1']);
+  expect(await raw.config('GET', 'port')).toEqual(['port', '0']);
   raw.disconnect();
 
   const c = clients(`127.0.0.1:${svc.port}`, tokenOf(dataDir));
