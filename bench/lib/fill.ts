@@ -3,7 +3,7 @@
  * (src/store/keys.ts, src/store/lua/appendMessage-3.lua):
  *
  *   pl1:{<ns>:t:<id>}:seq   zset  message id -> seq
- *   pl1:{<ns>:t:<id>}:msg   hash  message id -> "<sent_at ns, 19 digits>|<JSON [author_id, text]>"
+ *   pl1:{<ns>:t:<id>}:msg   hash  message id -> its record, {"s": sent_at, …} (src/store/record.ts)
  *   pl1:{<ns>:t:<id>}:meta  hash  s (last seq), n (count), l (last sent_at)
  *
  * The thread itself is created through the API first, so its record and group
@@ -14,6 +14,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { encodeNewMessage } from '../../src/store/record';
 
 export function threadKeys(ns: string, id: string): { meta: string; order: string; bodies: string } {
   if (!/^[A-Za-z0-9._-]+$/.test(ns + id)) throw new Error(`fill: ${ns}/${id} would need escaping`);
@@ -21,7 +22,8 @@ export function threadKeys(ns: string, id: string): { meta: string; order: strin
   return { meta: `${base}:meta`, order: `${base}:seq`, bodies: `${base}:msg` };
 }
 
-// KEYS: meta, order, bodies. ARGV: count, body JSON, id prefix (8 hex), seconds (10 digits), first µs within them.
+// KEYS: meta, order, bodies. ARGV: count, the record without "s" (record.ts encodeNewMessage), id prefix (8 hex),
+// seconds (10 digits), first µs within them. "s" goes in front as the append script puts it.
 // Returns { last seq, last sent_at }.
 const FILL = `
 local count = tonumber(ARGV[1])
@@ -44,7 +46,7 @@ while done < count do
     z[#z + 1] = seq
     z[#z + 1] = id
     h[#h + 1] = id
-    h[#h + 1] = last .. '|' .. json
+    h[#h + 1] = '{"s":"' .. last .. '",' .. string.sub(json, 2)
   end
   redis.call('ZADD', KEYS[2], unpack(z))
   redis.call('HSET', KEYS[3], unpack(h))
@@ -66,7 +68,7 @@ export async function fillThread(redis: Redis, ns: string, threadId: string, cou
   let sec = Number(start / 1_000_000_000n);
   let us = Number((start % 1_000_000_000n) / 1000n);
   const prefix = randomBytes(4).toString('hex');
-  const json = JSON.stringify([author, text]);
+  const json = encodeNewMessage({ authorId: author, text });
   let written = 0;
   while (written < count) {
     const n = Math.min(50_000, count - written);
