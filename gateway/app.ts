@@ -19,7 +19,7 @@ import type { Dispatcher } from './dispatch';
 import { httpError, writeError, type HttpError } from './errors';
 import { forwardedHeaders, HeaderError, REQUEST_ID_HEADER, requestIdOf, timeoutMsOf } from './headers';
 import { responseToJson } from './json';
-import { httpInFlight, httpLatency, httpRequests } from './metrics';
+import { httpInFlight, httpMetrics } from './metrics';
 import { buildRoutes, type Route, type RouteTable } from './routes';
 import { loadRegistry } from '../src/descriptors';
 
@@ -65,9 +65,9 @@ export function createGateway(opts: GatewayOptions): Gateway {
   app.disable('x-powered-by');
   app.disable('etag');
 
-  // Request id, in-flight count, one log line per request, refusal while draining.
+  // Request id, in-flight count, one log line per request (debug, like gRPC calls), refusal while draining.
   app.use((req: Request, res: Response, next: NextFunction) => {
-    const started = process.hrtime.bigint();
+    const started = performance.now();
     const reqId = requestIdOf(req.headers);
     res.locals.reqId = reqId;
     res.setHeader(REQUEST_ID_HEADER, reqId);
@@ -79,14 +79,14 @@ export function createGateway(opts: GatewayOptions): Gateway {
       done = true;
       inFlight--;
       httpInFlight.dec();
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      const labels = {
-        route: (res.locals.route as Route | undefined)?.httpPath ?? (req.path === HEALTHZ ? HEALTHZ : 'unmatched'),
-        status: String(res.statusCode),
-      };
-      httpRequests.inc(labels);
-      httpLatency.observe(labels, ms / 1e3);
-      log.info({ reqId, method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
+      const ms = performance.now() - started;
+      const route = (res.locals.route as Route | undefined)?.httpPath ?? (req.path === HEALTHZ ? HEALTHZ : 'unmatched');
+      const m = httpMetrics(route, res.statusCode);
+      m.requests.inc();
+      m.latency.observe(ms / 1e3);
+      if (log.isLevelEnabled('debug')) {
+        log.debug({ reqId, method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
+      }
       if (inFlight === 0) {
         const waiting = idle;
         idle = [];
@@ -154,13 +154,11 @@ export function createGateway(opts: GatewayOptions): Gateway {
       }
       throw e;
     }
-    const ac = new AbortController();
-    res.on('close', () => {
-      if (!res.writableFinished) ac.abort();
-    });
     try {
-      const response = await dispatcher.unary({ route, body: req.body, headers: req.headers, requestId, timeoutMs, signal: ac.signal });
-      res.status(200).type('application/json').send(JSON.stringify(responseToJson(route.output, response)));
+      const response = await dispatcher.unary({ route, body: req.body, headers: req.headers, requestId, timeoutMs, res });
+      const body = JSON.stringify(responseToJson(route.output, response));
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+      res.end(body);
     } catch (e) {
       writeError(res, dispatcher.answerFor(e));
     }

@@ -6,12 +6,12 @@
  * instances over gRPC (`remote`, GRPC_TARGET), for deployments that put HTTP
  * at the edge.
  */
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { fromBinary, toBinary, type Message } from '@bufbuild/protobuf';
 import { Client, connectivityState, credentials, type ServiceError } from '@grpc/grpc-js';
 import { AppError } from '../src/core/errors';
 import type { Logger } from '../src/log';
-import type { Calls } from '../src/ops/calls';
+import { NEVER, type Calls } from '../src/ops/calls';
 import { asAppError } from '../src/transports/grpc/status';
 import { errorFromStatus, httpError, type HttpError } from './errors';
 import { metadataOf } from './headers';
@@ -25,8 +25,8 @@ export interface UnaryCall {
   headers: IncomingHttpHeaders;
   requestId: string;
   timeoutMs: number;
-  /** Aborted when the HTTP caller goes away. */
-  signal: AbortSignal;
+  /** The HTTP response: its 'close' before the answer means the caller went away. */
+  res: ServerResponse;
 }
 
 export interface Dispatcher {
@@ -62,7 +62,8 @@ export function inProcess(calls: Calls, log: Logger, serving: () => boolean = ()
         () => requestFromJson(b.method.input, c.body),
         { authorization: header(c.headers, 'authorization'), namespace: header(c.headers, 'micro-namespace'), requestId: c.requestId },
         'http',
-        { signal: c.signal, deadlineMs: c.timeoutMs },
+        // A unary operation runs to its end whoever waits for it (a write applies or not as a whole).
+        { signal: NEVER, deadlineMs: c.timeoutMs },
       );
     },
     answerFor: (err) => httpErrorOf(asAppError(err, log)),
@@ -103,7 +104,9 @@ export function remote(opts: RemoteOptions, log: Logger): Dispatcher & { client:
           { deadline: Date.now() + c.timeoutMs },
           (err, value) => (err ? reject(err) : resolve(value!)),
         );
-        c.signal.addEventListener('abort', () => call.cancel(), { once: true });
+        c.res.on('close', () => {
+          if (!c.res.writableFinished) call.cancel();
+        });
       });
     },
     answerFor(err) {

@@ -30,3 +30,15 @@ export const httpInFlight = new Gauge({
   help: 'HTTP requests being answered now',
   registers: [gatewayRegistry],
 });
+
+/** Children per route and status, kept: prom-client would otherwise hash a label object on every request. */
+const children = new Map<string, { requests: { inc(): void }; latency: { observe(v: number): void } }>();
+export function httpMetrics(route: string, statusCode: number) {
+  const key = `${route}\u0000${statusCode}`;
+  let c = children.get(key);
+  if (!c) {
+    const labels = { route, status: String(statusCode) };
+    children.set(key, (c = { requests: httpRequests.labels(labels), latency: httpLatency.labels(labels) }));
+  }
+  return c;
+}

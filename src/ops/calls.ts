@@ -27,6 +27,9 @@ export interface CallerHeaders {
 
 export type Transport = 'grpc' | 'http';
 
+/** The signal of a call nothing can abort: unary operations run to their end (a write applies whole or not at all). */
+export const NEVER: AbortSignal = new AbortController().signal;
+
 export class Calls {
   constructor(
     readonly table: OperationTable,

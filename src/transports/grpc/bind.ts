@@ -17,7 +17,7 @@ import type {
 } from '@grpc/grpc-js';
 import { AppError } from '../../core/errors';
 import type { Logger } from '../../log';
-import type { CallerHeaders, Calls } from '../../ops/calls';
+import { NEVER, type CallerHeaders, type Calls } from '../../ops/calls';
 import type { BoundOperation, StreamOperation } from '../../ops/operation';
 import { toServiceError } from './status';
 import { invalidUtf8Field } from './utf8';
@@ -93,7 +93,7 @@ export function bindOperations(server: Server, calls: Calls, log: Logger): void 
 
 function unaryHandler(b: BoundOperation, calls: Calls, log: Logger) {
   return (call: ServerUnaryCall<Message | Undecodable, Message>, callback: sendUnaryData<Message>) => {
-    calls.unary(b, requestOf(call.request), headersOf(call.metadata), 'grpc', { signal: signalOf(call) }).then(
+    calls.unary(b, requestOf(call.request), headersOf(call.metadata), 'grpc', { signal: NEVER }).then(
       (reply) => callback(null, reply),
       (err: unknown) => callback(toServiceError(err, log)),
     );
