@@ -22,4 +22,5 @@ USER node
 ENV DATA_DIR=/data HOST=0.0.0.0 GRPC_PORT=50051 HTTP_PORT=8080
 VOLUME /data
 EXPOSE 50051 8080
-CMD ["node", "dist/src/main.js"]
+# The open-file soft limit raised to the hard one: connection limits are fitted under it.
+CMD ["sh", "-c", "ulimit -n \"$(ulimit -Hn)\" 2>/dev/null; exec node dist/src/main.js"]

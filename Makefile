@@ -38,7 +38,8 @@ build: gen
 	$(NPM) run --silent compile
 
 start: build redis
-	node dist/src/main.js
+	@# The open-file soft limit raised to the hard one: connection limits are fitted under it (src/fd-budget.ts).
+	ulimit -n "$$(ulimit -Hn)" 2>/dev/null; exec node dist/src/main.js
 
 test: build redis
 	$(NPM) run --silent typecheck

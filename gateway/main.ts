@@ -9,6 +9,7 @@
 import type { Server } from 'node:http';
 import { collectDefaultMetrics } from 'prom-client';
 import { createLogger } from '../src/log';
+import { fitConnections, softFdLimit } from '../src/fd-budget';
 import { serveMetrics } from '../src/metrics/serve';
 import { gatewayRegistry } from './metrics';
 import { createGateway } from './app';
@@ -47,7 +48,9 @@ async function main(): Promise<void> {
 
   metrics = await serveMetrics(gatewayRegistry, s.host, s.metricsPort);
   log.info({ port: metrics.port }, 'metrics at /metrics');
-  const started = await serveHttp(gw, s.host, s.httpPort, s.shutdownTimeoutMs, log);
+  const fds = softFdLimit();
+  const { http: maxConnections } = fitConnections(0, s.config.http.maxConnections, fds);
+  const started = await serveHttp(gw, s.host, s.httpPort, s.shutdownTimeoutMs, { ...s.config.http, maxConnections }, log);
   if (stopping) {
     await started.stop();
     return;

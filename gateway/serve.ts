@@ -1,11 +1,16 @@
 /**
  * The HTTP server of the JSON transport, in either mode: listen on
- * HOST:HTTP_PORT (0 picks a free port), and on stop drain: the listener
+ * HOST:HTTP_PORT (0 picks a free port) with its limits (at most
+ * HTTP_MAX_CONNECTIONS connections, more are closed on arrival; headers and
+ * whole requests within their timeouts, checked every second rather than
+ * Node's default 30 s, so a slow or silent client is dropped within seconds;
+ * idle keep-alive connections closed), and on stop drain: the listener
  * closes, new requests on open connections get 503, in-flight requests finish
  * (up to `shutdownTimeoutMs`), then the remaining connections close.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { HttpLimits } from '../src/config';
 import type { Logger } from '../src/log';
 import type { Gateway } from './app';
 
@@ -16,8 +21,24 @@ export interface HttpServer {
   stop(): Promise<void>;
 }
 
-export async function serveHttp(gw: Gateway, host: string, port: number, shutdownTimeoutMs: number, log: Logger): Promise<HttpServer> {
-  const server = createServer(gw.app);
+export async function serveHttp(
+  gw: Gateway,
+  host: string,
+  port: number,
+  shutdownTimeoutMs: number,
+  limits: HttpLimits,
+  log: Logger,
+): Promise<HttpServer> {
+  const server = createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      connectionsCheckingInterval: 1000,
+    },
+    gw.app,
+  );
+  server.maxConnections = limits.maxConnections;
   const bound = await listen(server, port, host);
   return {
     server,

@@ -6,6 +6,18 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { defaultLimits, type Limits } from './core/limits';
 import type { RatePolicy } from './core/throttle';
+import type { GrpcLimits } from './transports/grpc/guard';
+
+/** The HTTP server's limits (gateway/serve.ts). */
+export interface HttpLimits {
+  maxConnections: number;
+  /** From a connection's first byte (or a request's start) to the end of its headers. */
+  headersTimeoutMs: number;
+  /** From a request's start to its last body byte. */
+  requestTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this long. */
+  keepAliveTimeoutMs: number;
+}
 
 const port = (dflt: number) => z.coerce.number().int().min(0).max(65535).default(dflt);
 const positive = (dflt: number) => z.coerce.number().int().positive().default(dflt);
@@ -32,6 +44,21 @@ const schema = z.object({
   /** gRPC: largest request accepted, and largest response sent. */
   GRPC_MAX_RECEIVE_BYTES: positive(4 * 1024 * 1024),
   GRPC_MAX_SEND_BYTES: positive(64 * 1024 * 1024),
+  /** gRPC connections and streams (src/transports/grpc/guard.ts). */
+  GRPC_MAX_CONCURRENT_STREAMS: positive(100),
+  GRPC_MAX_CONNECTIONS: positive(1000),
+  GRPC_MAX_CONNECTION_IDLE_MS: positive(300_000),
+  GRPC_MAX_CONNECTION_AGE_MS: z.coerce.number().int().min(0).default(3_600_000),
+  GRPC_MAX_CONNECTION_AGE_GRACE_MS: positive(30_000),
+  GRPC_KEEPALIVE_TIME_MS: positive(60_000),
+  GRPC_KEEPALIVE_TIMEOUT_MS: positive(20_000),
+  GRPC_MAX_SESSION_MEMORY_MIB: positive(32),
+  GRPC_REQUEST_TIMEOUT_MS: positive(10_000),
+  /** HTTP connections and timeouts (gateway/serve.ts). */
+  HTTP_MAX_CONNECTIONS: positive(1000),
+  HTTP_HEADERS_TIMEOUT_MS: positive(5_000),
+  HTTP_REQUEST_TIMEOUT_MS: positive(15_000),
+  HTTP_KEEPALIVE_TIMEOUT_MS: positive(5_000),
   /** Token buckets (0 = no limit, the default). Bursts default to the rate. */
   RATE_LIMIT_RPS: z.coerce.number().min(0).default(0),
   RATE_LIMIT_BURST: z.coerce.number().int().min(0).default(0),
@@ -64,6 +91,8 @@ export interface Config {
   redisServerBin: string;
   grpcMaxReceiveBytes: number;
   grpcMaxSendBytes: number;
+  grpc: GrpcLimits;
+  http: HttpLimits;
   limits: Limits;
   rate: RatePolicy;
 }
@@ -99,6 +128,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisServerBin: e.REDIS_SERVER_BIN,
     grpcMaxReceiveBytes: e.GRPC_MAX_RECEIVE_BYTES,
     grpcMaxSendBytes: e.GRPC_MAX_SEND_BYTES,
+    grpc: Object.freeze({
+      maxConcurrentStreams: e.GRPC_MAX_CONCURRENT_STREAMS,
+      maxConnections: e.GRPC_MAX_CONNECTIONS,
+      maxConnectionIdleMs: e.GRPC_MAX_CONNECTION_IDLE_MS,
+      maxConnectionAgeMs: e.GRPC_MAX_CONNECTION_AGE_MS,
+      maxConnectionAgeGraceMs: e.GRPC_MAX_CONNECTION_AGE_GRACE_MS,
+      keepaliveTimeMs: e.GRPC_KEEPALIVE_TIME_MS,
+      keepaliveTimeoutMs: e.GRPC_KEEPALIVE_TIMEOUT_MS,
+      maxSessionMemoryMiB: e.GRPC_MAX_SESSION_MEMORY_MIB,
+      requestTimeoutMs: e.GRPC_REQUEST_TIMEOUT_MS,
+    }),
+    http: Object.freeze({
+      maxConnections: e.HTTP_MAX_CONNECTIONS,
+      headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: e.HTTP_KEEPALIVE_TIMEOUT_MS,
+    }),
     rate: Object.freeze({
       namespaceRps: e.RATE_LIMIT_RPS,
       namespaceBurst: e.RATE_LIMIT_BURST,

@@ -19,6 +19,7 @@ import { KeyRing, loadOrCreateDefaultKey, parseApiKeys } from './auth/api-keys';
 import { createLogger, type Logger } from './log';
 import { serveMetrics } from './metrics/serve';
 import { registry } from './metrics/service';
+import { fitConnections, softFdLimit } from './fd-budget';
 import { buildCalls } from './service';
 import { bind, buildServer, SERVICE_NAMES } from './transports/grpc/server';
 import { startEmbeddedRedis, type EmbeddedRedis } from './store/embedded';
@@ -97,7 +98,17 @@ async function start(
   });
   stoppers.push(() => store.close());
   const calls = buildCalls(store, { limits: cfg.limits, rate: cfg.rate, keys }, log);
-  const { server, health } = buildServer(calls, log, { maxReceiveBytes: cfg.grpcMaxReceiveBytes, maxSendBytes: cfg.grpcMaxSendBytes });
+  const fds = softFdLimit();
+  const conns = fitConnections(cfg.grpc.maxConnections, cfg.http.maxConnections, fds);
+  if (conns.lowered) {
+    log.warn({ fdLimit: fds, grpcMaxConnections: conns.grpc, httpMaxConnections: conns.http }, 'connection limits lowered to fit the open-file limit (raise it with ulimit -n)');
+  }
+  const { server, health } = buildServer(calls, log, {
+    maxReceiveBytes: cfg.grpcMaxReceiveBytes,
+    maxSendBytes: cfg.grpcMaxSendBytes,
+    keys,
+    limits: cfg.grpc,
+  });
   let serving = false;
   const gw = createGateway({
     dispatcher: inProcess(calls, log, () => serving),
@@ -110,10 +121,10 @@ async function start(
   stoppers.push(() => new Promise<void>((done) => metrics.server.close(() => done())));
   log.info({ port: metrics.port }, 'metrics at /metrics');
   if (stopRequested()) return;
-  const port = await bind(server, `${cfg.host}:${cfg.grpcPort}`);
+  const port = await bind(server, `${cfg.host}:${cfg.grpcPort}`, conns.grpc);
   stoppers.push(() => drain(server, health, cfg.shutdownTimeoutMs, log));
   if (stopRequested()) return;
-  const httpServer = await serveHttp(gw, cfg.host, cfg.httpPort, cfg.shutdownTimeoutMs, log);
+  const httpServer = await serveHttp(gw, cfg.host, cfg.httpPort, cfg.shutdownTimeoutMs, { ...cfg.http, maxConnections: conns.http }, log);
   stoppers.push(async () => {
     serving = false;
     await httpServer.stop();

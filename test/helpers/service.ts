@@ -7,7 +7,9 @@ import { KeyRing } from '../../src/auth/api-keys';
 import { NO_RATE_LIMITS, type RatePolicy } from '../../src/core/throttle';
 import { defaultLimits, type Limits } from '../../src/core/limits';
 import { createLogger } from '../../src/log';
+import { loadConfig } from '../../src/config';
 import type { Calls } from '../../src/ops/calls';
+import type { GrpcLimits } from '../../src/transports/grpc/guard';
 import { buildCalls } from '../../src/service';
 import { bind, buildServer, SERVICE_NAMES } from '../../src/transports/grpc/server';
 import { RedisStore } from '../../src/store/redis-store';
@@ -40,12 +42,15 @@ export async function startService(
   limits: Limits = defaultLimits,
   rate: RatePolicy = NO_RATE_LIMITS,
   commandTimeoutMs = TEST_COMMAND_TIMEOUT_MS,
+  opts: { grpc?: Partial<GrpcLimits> } = {},
 ): Promise<TestService> {
   const log = createLogger('silent', 'test');
   const store = await RedisStore.connect({ url: redisUrl, commandTimeoutMs });
-  const calls = buildCalls(store, { limits, rate, keys: new KeyRing(TEST_KEYS) }, log);
-  const { server, health } = buildServer(calls, log, { maxReceiveBytes: 4 << 20, maxSendBytes: 64 << 20 });
-  const port = await bind(server, '127.0.0.1:0');
+  const keys = new KeyRing(TEST_KEYS);
+  const calls = buildCalls(store, { limits, rate, keys }, log);
+  const grpcLimits = { ...loadConfig({}).grpc, ...opts.grpc };
+  const { server, health } = buildServer(calls, log, { maxReceiveBytes: 4 << 20, maxSendBytes: 64 << 20, keys, limits: grpcLimits });
+  const port = await bind(server, '127.0.0.1:0', grpcLimits.maxConnections);
   for (const s of ['', ...SERVICE_NAMES]) health.setStatus(s, 'SERVING');
   const address = `127.0.0.1:${port}`;
   const c = clients(address, TEST_TOKEN);

@@ -12,13 +12,18 @@ import { HealthImplementation } from 'grpc-health-check';
 import { loadDescriptorSet } from '../../descriptors';
 import type { Logger } from '../../log';
 import type { Calls } from '../../ops/calls';
+import type { KeyRing } from '../../auth/api-keys';
 import { bindOperations } from './bind';
+import { admission, limitConnections, serverOptions, type GrpcLimits } from './guard';
 
 export const SERVICE_NAMES = ['threads.Threads', 'chats.Chats', 'streams.Streams'] as const;
 
 export interface ServerOptions {
   maxReceiveBytes: number;
   maxSendBytes: number;
+  /** The keys calls are admitted with, checked on the metadata before the message is read. */
+  keys: KeyRing;
+  limits: GrpcLimits;
 }
 
 export interface BuiltServer {
@@ -30,6 +35,8 @@ export function buildServer(calls: Calls, log: Logger, opts: ServerOptions): Bui
   const server = new Server({
     'grpc.max_receive_message_length': opts.maxReceiveBytes,
     'grpc.max_send_message_length': opts.maxSendBytes,
+    ...serverOptions(opts.limits),
+    interceptors: [admission(opts.keys, SERVICE_NAMES, opts.limits.requestTimeoutMs, log)],
   });
   bindOperations(server, calls, log);
   const health = new HealthImplementation({ '': 'NOT_SERVING', ...Object.fromEntries(SERVICE_NAMES.map((s) => [s, 'NOT_SERVING'])) });
@@ -49,8 +56,11 @@ export function reflectionFromDescriptors(set: FileDescriptorSet): ReflectionSer
   return new ReflectionService(definition as never, { services: [...SERVICE_NAMES] });
 }
 
-export function bind(server: Server, address: string): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    server.bindAsync(address, ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolvePort(port)));
+/** Listens on `address` with at most `maxConnections` open connections; resolves with the port. */
+export async function bind(server: Server, address: string, maxConnections: number): Promise<number> {
+  const port = await new Promise<number>((resolvePort, reject) => {
+    server.bindAsync(address, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolvePort(p)));
   });
+  limitConnections(server, maxConnections);
+  return port;
 }
