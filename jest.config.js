@@ -22,7 +22,7 @@ module.exports = {
       roots: ['<rootDir>/test'],
       testMatch: ['**/gateway/*.test.ts', '**/props/gateway-input.test.ts', '**/props/transports.test.ts', '**/faults/slow-store.test.ts'],
       // Suites that already pin their mode (a fake upstream, a spawned gateway process).
-      testPathIgnorePatterns: ['/gateway/upstream.test.ts', '/gateway/process.test.ts', '/gateway/json.test.ts'],
+      testPathIgnorePatterns: ['/gateway/upstream.test.ts', '/gateway/process.test.ts', '/gateway/json.test.ts', '/gateway/limits.test.ts'],
       setupFiles: ['<rootDir>/test/helpers/remote-mode.js'],
     },
   ],

@@ -18,6 +18,7 @@ import type { Logger } from '../src/log';
 import type { Dispatcher } from './dispatch';
 import { httpError, writeError, type HttpError } from './errors';
 import { forwardedHeaders, HeaderError, REQUEST_ID_HEADER, requestIdOf, timeoutMsOf } from './headers';
+import { MAX_JSON_DEPTH, tooDeep } from './depth';
 import { responseToJson } from './json';
 import { httpInFlight, httpMetrics } from './metrics';
 import { buildRoutes, type Route, type RouteTable } from './routes';
@@ -123,6 +124,24 @@ export function createGateway(opts: GatewayOptions): Gateway {
       return;
     }
     res.locals.route = route;
+    // Headers first (a value that cannot be forwarded is 400), then the caller, both before the
+    // body is read: a refused caller costs the headers, nothing more.
+    try {
+      res.locals.timeoutMs = timeoutMsOf(req.headers, opts.deadlineMs);
+      forwardedHeaders(req.headers);
+    } catch (e) {
+      if (e instanceof HeaderError) {
+        writeError(res, httpError('INVALID_ARGUMENT', e.message));
+        return;
+      }
+      throw e;
+    }
+    const refused = dispatcher.admit(req.headers);
+    if (refused) {
+      res.setHeader('connection', 'close');
+      writeError(res, refused);
+      return;
+    }
     next();
   });
 
@@ -132,9 +151,17 @@ export function createGateway(opts: GatewayOptions): Gateway {
       strict: false,
       type: () => true,
       // Invalid UTF-8 would otherwise become U+FFFD silently and be stored changed: refuse it.
-      verify: (_req, _res, buf, encoding) => {
+      verify: (_req, res, buf, encoding) => {
         if ((!encoding || /^utf-?8$/i.test(encoding)) && !isUtf8(buf)) {
           throw Object.assign(new Error('The request body is not valid UTF-8'), { status: 400, type: 'body.invalid.utf8' });
+        }
+        // Depth in one linear pass before JSON.parse builds anything.
+        const deep = tooDeep(buf);
+        if (deep) {
+          // Named as the proto field when it is one (either name style), else as sent.
+          const route = (res as Response).locals.route as Route;
+          const known = route.input.fields.find((f) => f.name === deep.field || f.jsonName === deep.field);
+          throw Object.assign(new Error('too deep'), { status: 400, type: 'body.too.deep', field: known?.name ?? deep.field });
         }
       },
     }),
@@ -143,17 +170,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
   app.use(async (req: Request, res: Response) => {
     const route = res.locals.route as Route;
     const requestId = res.locals.reqId as string;
-    let timeoutMs: number;
-    try {
-      timeoutMs = timeoutMsOf(req.headers, opts.deadlineMs);
-      forwardedHeaders(req.headers);
-    } catch (e) {
-      if (e instanceof HeaderError) {
-        writeError(res, httpError('INVALID_ARGUMENT', e.message));
-        return;
-      }
-      throw e;
-    }
+    const timeoutMs = res.locals.timeoutMs as number;
     try {
       const response = await dispatcher.unary({ route, body: req.body, headers: req.headers, requestId, timeoutMs, res });
       const body = JSON.stringify(responseToJson(route.output, response));
@@ -190,6 +207,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
 
 interface BodyParserError {
   type?: string;
+  field?: string;
   status?: number;
   message?: string;
 }
@@ -201,6 +219,10 @@ function bodyError(err: unknown, limit: number, log: Logger, reqId: string): Htt
       return httpError('PAYLOAD_TOO_LARGE', `The request body is over the gateway's limit of ${limit} bytes`);
     case 'body.invalid.utf8':
       return httpError('INVALID_STRING', 'The request body is not valid UTF-8');
+    case 'body.too.deep':
+      return e.field
+        ? httpError('INVALID_JSON', `Invalid value for ${truncate(e.field, 100)}: nested deeper than ${MAX_JSON_DEPTH} levels`)
+        : httpError('INVALID_JSON', `The request body is nested deeper than ${MAX_JSON_DEPTH} levels`);
     case 'entity.parse.failed':
       return httpError('INVALID_JSON', `Malformed JSON: ${truncate(e.message ?? '', 200)}`);
     case 'charset.unsupported':

@@ -30,6 +30,13 @@ export interface UnaryCall {
 }
 
 export interface Dispatcher {
+  /**
+   * Checks the caller from its headers alone, before the body is read: the
+   * refusal to answer, or undefined. In-process this is the whole
+   * authentication; the remote mode has no keys, so it only refuses what
+   * can never pass (no bearer token), and the service decides the rest.
+   */
+  admit(headers: IncomingHttpHeaders): HttpError | undefined;
   /** The reply message, or throws; `answerFor` turns what it threw into the HTTP answer. */
   unary(call: UnaryCall): Promise<Message>;
   answerFor(err: unknown): HttpError;
@@ -54,6 +61,14 @@ export function httpErrorOf(e: AppError): HttpError {
 /** The operation table of this process. `serving()` is false while the service starts or drains. */
 export function inProcess(calls: Calls, log: Logger, serving: () => boolean = () => true): Dispatcher {
   return {
+    admit(headers) {
+      try {
+        calls.admit({ authorization: header(headers, 'authorization'), namespace: header(headers, 'micro-namespace') });
+        return undefined;
+      } catch (e) {
+        return httpErrorOf(asAppError(e, log));
+      }
+    },
     unary(c) {
       const b = calls.table.get(c.route.grpcPath);
       if (!b) return Promise.reject(new AppError('NOT_FOUND', `No operation serves ${c.route.grpcPath}`));
@@ -90,6 +105,12 @@ export function remote(opts: RemoteOptions, log: Logger): Dispatcher & { client:
   });
   return {
     client,
+    admit(headers) {
+      if (header(headers, 'authorization') === undefined) {
+        return httpError('UNAUTHORIZED', 'Missing authorization: send "authorization: Bearer <token>"');
+      }
+      return undefined;
+    },
     unary(c) {
       const { route } = c;
       const request = requestFromJson(route.input, c.body);

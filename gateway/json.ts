@@ -48,15 +48,11 @@ export function requestFromJson(schema: DescMessage, body: unknown): Message {
   if (!isObject(json)) {
     throw inputError('INVALID_JSON', `The request body must be a JSON object, not ${describe(json)}`);
   }
-  // Unknown fields are dropped first, so nothing in them (depth, lone surrogates) can fail a request.
+  // Unknown fields are dropped first, so nothing in them (lone surrogates, wrong types) can fail a
+  // request. (Depth was bounded before parsing: gateway/depth.ts.)
   const known: JsonObject = {};
   for (const [key, value] of Object.entries(json)) {
-    const f = fieldOf(schema, key);
-    if (!f) continue;
-    if (tooDeep(value)) {
-      throw inputError('INVALID_JSON', `Invalid value for ${f.name}: nested deeper than ${MAX_DEPTH} levels`, f.name);
-    }
-    known[key] = value;
+    if (fieldOf(schema, key)) known[key] = value;
   }
   const bad = illFormedString(known, '');
   if (bad !== undefined) {
@@ -91,21 +87,6 @@ function fillUnset(desc: DescMessage, json: JsonObject): void {
     const items = f.fieldKind === 'message' ? [v] : f.fieldKind === 'list' && Array.isArray(v) ? v : f.fieldKind === 'map' && isObject(v) ? Object.values(v) : [];
     for (const item of items) if (isObject(item)) fillUnset(f.message, item);
   }
-}
-
-/** No request message of this service nests anywhere near this deep; deeper JSON is refused before any recursion. */
-const MAX_DEPTH = 32;
-
-/** Whether a value nests deeper than MAX_DEPTH (an explicit stack: no recursion on hostile input). */
-function tooDeep(v: JsonValue): boolean {
-  const stack: [JsonValue, number][] = [[v, 0]];
-  while (stack.length > 0) {
-    const [x, depth] = stack.pop()!;
-    if (depth > MAX_DEPTH) return true;
-    if (Array.isArray(x)) for (const item of x) stack.push([item, depth + 1]);
-    else if (isObject(x)) for (const item of Object.values(x)) stack.push([item, depth + 1]);
-  }
-  return false;
 }
 
 /** The path of the first string value that is not well-formed UTF-16, which no protobuf string can carry. */

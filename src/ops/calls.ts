@@ -38,9 +38,14 @@ export class Calls {
     private readonly throttle?: Throttle,
   ) {}
 
+  /** The caller's namespace from its headers alone; throws UNAUTHORIZED or FORBIDDEN. Cheap: tokens that passed once are remembered. */
+  admit(h: CallerHeaders): string {
+    return authenticate(this.keys, h.authorization, h.namespace);
+  }
+
   /** The context of a call; throws UNAUTHORIZED, FORBIDDEN or RATE_LIMITED. */
   async context(h: CallerHeaders, signal: AbortSignal): Promise<CallContext> {
-    const ns = authenticate(this.keys, h.authorization, h.namespace);
+    const ns = this.admit(h);
     if (this.throttle) await this.throttle.namespace(ns);
     const log = this.log;
     let requestId: string | undefined = h.requestId?.slice(0, 128) || undefined;

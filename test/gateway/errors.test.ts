@@ -258,10 +258,17 @@ describe('through the gateway', () => {
     expect(fixed).toMatchObject({ status: 200, body: { thread: { topic: 'café' } } });
   });
 
-  it('fields the protos do not know are ignored, whatever they hold', async () => {
-    const deep = '['.repeat(10_000) + ']'.repeat(10_000);
-    const r2 = await gw.request('/threads/Threads/ListThreads', `{"group_id":"nobody","x":${deep},"y":"\ud800"}`);
+  it('fields the protos do not know are ignored, whatever they hold within the depth limit', async () => {
+    const r2 = await gw.request('/threads/Threads/ListThreads', `{"group_id":"nobody","x":${'['.repeat(30) + ']'.repeat(30)},"y":"\ud800"}`);
     expect(r2).toMatchObject({ status: 200, body: { threads: [] } });
+  });
+
+  it('JSON nested deeper than 32 levels is 400 wherever it is, an unknown field too (checked before parsing)', async () => {
+    const deep = '['.repeat(10_000) + ']'.repeat(10_000);
+    const r = await gw.request('/threads/Threads/ListThreads', `{"group_id":"nobody","x":${deep}}`);
+    expect(r).toMatchObject(bad('INVALID_JSON', /^Invalid value for x: nested deeper than 32 levels/));
+    const known = await gw.request('/threads/Threads/ListThreads', `{"groupId":${deep}}`);
+    expect(known).toMatchObject(bad('INVALID_JSON', /^Invalid value for group_id: nested deeper than 32 levels/));
   });
 
   it('fields the protos do not know are ignored', async () => {
@@ -320,7 +327,7 @@ describe('through the gateway', () => {
     let down: TestGateway;
     beforeAll(async () => {
       // A port where nothing listens.
-      down = await startGateway(`127.0.0.1:${await freePort()}`);
+      down = await startGateway(`127.0.0.1:${await freePort()}`, {}, bearer(TEST_TOKEN));
     });
     afterAll(async () => {
       await down?.stop();

@@ -58,7 +58,8 @@ beforeAll(async () => {
   const port = await new Promise<number>((ok, fail) =>
     server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? fail(e) : ok(p))),
   );
-  gw = await startGateway(`127.0.0.1:${port}`, { deadlineMs: 10_000 });
+  // The gateway refuses a call without a bearer token before it goes upstream; these calls carry one.
+  gw = await startGateway(`127.0.0.1:${port}`, { deadlineMs: 10_000 }, { authorization: 'Bearer upstream-test-token' });
 });
 afterAll(async () => {
   await gw?.stop();
@@ -131,6 +132,7 @@ describe('deadline sent upstream', () => {
     const abort = new AbortController();
     const req = fetch(`${gw.url}/threads/Threads/CreateThread`, {
       method: 'POST',
+      headers: { authorization: 'Bearer upstream-test-token' },
       body: JSON.stringify({ group_id: 'g', topic: 'slow' }),
       signal: abort.signal,
     }).catch(() => 'aborted');
