@@ -15,6 +15,7 @@
  * its proto3 JSON meaning.
  */
 import {
+  ScalarType,
   fromJson,
   toJson,
   type DescField,
@@ -58,6 +59,8 @@ export function requestFromJson(schema: DescMessage, body: unknown): Message {
   if (bad !== undefined) {
     throw inputError('INVALID_STRING', `Invalid string in ${bad}: not well-formed Unicode (a lone surrogate)`, bad);
   }
+  const lenient = lenientValue(schema, known, '');
+  if (lenient) throw inputError('INVALID_JSON', `Invalid value for ${lenient.field}: ${lenient.reason}`, lenient.field);
   try {
     return fromJson(schema, known, READ);
   } catch (e) {
@@ -65,6 +68,52 @@ export function requestFromJson(schema: DescMessage, body: unknown): Message {
     if (at) throw inputError('INVALID_JSON', `Invalid value for ${at.field}: ${at.reason}`, at.field);
     throw inputError('INVALID_JSON', `Invalid request: ${reasonOf(e)}`);
   }
+}
+
+const INTEGER_SCALARS = new Set([ScalarType.INT64, ScalarType.UINT64, ScalarType.SINT64, ScalarType.FIXED64, ScalarType.SFIXED64, ScalarType.INT32, ScalarType.UINT32, ScalarType.SINT32, ScalarType.FIXED32, ScalarType.SFIXED32]);
+const WRAPPED_INTEGERS = new Set(['google.protobuf.Int64Value', 'google.protobuf.UInt64Value', 'google.protobuf.Int32Value', 'google.protobuf.UInt32Value']);
+/** An integer given as a string: decimal digits only (the library would also take "0x10", " 5", "+7"). */
+const DECIMAL = /^-?(0|[1-9]\d*)$/;
+/** RFC 3339 as proto3 JSON writes Timestamps; the calendar is checked below (the library rolls 2026-02-30 over). */
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
+
+function realDate(v: string): boolean {
+  const m = RFC3339.exec(v);
+  if (!m) return true; // not this shape at all: the library's own error says so
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number);
+  const days = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  return month >= 1 && month <= 12 && day >= 1 && day <= days && hour <= 23 && minute <= 59 && second <= 59;
+}
+
+/**
+ * What proto3 JSON forbids but @bufbuild/protobuf lets through: integers as
+ * strings that are not decimal, and dates that do not exist. The first such
+ * value, with its field path.
+ */
+function lenientValue(desc: DescMessage, json: JsonObject, prefix: string): { field: string; reason: string } | undefined {
+  for (const [key, value] of Object.entries(json)) {
+    const f = fieldOf(desc, key);
+    if (!f) continue;
+    const name = prefix + f.name;
+    const items = f.fieldKind === 'list' && Array.isArray(value) ? value : [value];
+    for (const v of items) {
+      if (typeof v !== 'string' && !isObject(v)) continue;
+      const integer = (f.fieldKind === 'scalar' || f.fieldKind === 'list') && f.scalar !== undefined && INTEGER_SCALARS.has(f.scalar);
+      const wrapped = f.message !== undefined && WRAPPED_INTEGERS.has(f.message.typeName);
+      if ((integer || wrapped) && typeof v === 'string' && !DECIMAL.test(v)) {
+        const type = wrapped ? f.message!.name.replace(/Value$/, '').toLowerCase() : ScalarType[f.scalar!].toLowerCase();
+        return { field: name, reason: `expected an integer (${type}) as a number or a decimal string, got ${truncatedJson(v)}` };
+      }
+      if (f.message?.typeName === 'google.protobuf.Timestamp' && typeof v === 'string' && !realDate(v)) {
+        return { field: name, reason: `expected an RFC 3339 string of a real date and time, got ${truncatedJson(v)}` };
+      }
+      if (f.message && !isWellKnown(f.message) && isObject(v)) {
+        const inner = lenientValue(f.message, v, `${name}.`);
+        if (inner) return inner;
+      }
+    }
+  }
+  return undefined;
 }
 
 /** The response body of a response message: snake_case, every field present. */

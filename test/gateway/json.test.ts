@@ -41,6 +41,32 @@ describe('requests: JSON in → binary the service decodes', () => {
     expect(StreamsListMessagesRequest.decode(encode('streams.ListMessagesRequest', { limit: 0 })).limit).toBe(0);
   });
 
+  it.each(['0x10', '0b11', ' 5', '+7', '5 ', '007', '1_000', ''])('refuses the integer string %j (proto3 JSON: decimal only), naming the field', (v) => {
+    const threw = (() => {
+      try {
+        requestFromJson(schema('threads.ListMessagesRequest'), { thread_id: 't', limit: v });
+      } catch (e) {
+        return e as AppError;
+      }
+      return undefined;
+    })();
+    expect(threw).toMatchObject({ id: 'INVALID_JSON', field: 'limit' });
+    expect(() => requestFromJson(schema('streams.ListMessagesRequest'), { limit: v })).toThrow(/limit/);
+    expect(() => requestFromJson(schema('chats.ListMessagesRequest'), { offset: v })).toThrow(/offset/);
+  });
+
+  it.each(['2026-02-30T00:00:00Z', '2025-02-29T12:00:00Z', '2026-04-31T10:00:00Z', '2026-01-01T24:00:00Z', '2026-01-01T10:60:00Z', '2026-01-01T10:00:60Z', '2026-00-10T00:00:00Z'])(
+    'refuses the impossible date %s instead of rolling it over',
+    (v) => {
+      expect(() => requestFromJson(schema('streams.ListMessagesRequest'), { sent_before: v })).toThrow(/sent_before/);
+    },
+  );
+
+  it('takes real dates, leap days included', () => {
+    const m = StreamsListMessagesRequest.decode(encode('streams.ListMessagesRequest', { sent_before: '2024-02-29T23:59:59.999999999Z' }));
+    expect(m.sentBefore).toEqual({ seconds: String(Date.UTC(2024, 1, 29, 23, 59, 59) / 1000), nanos: 999_999_999 });
+  });
+
   it('refuses what is not an object, naming what it got', () => {
     expect(() => requestFromJson(schema('threads.ListMessagesRequest'), [])).toThrow(AppError);
     expect(() => requestFromJson(schema('threads.ListMessagesRequest'), 'x')).toThrow('not a string');
