@@ -40,6 +40,7 @@ const METHODS: readonly [Api, Record<string, OperationBuilder>][] = [
       CreateChat: createChat,
       SendMessage: createMessage,
       ListMessages: listMessages,
+      DeleteChat: deleteContainer,
     },
   ],
   [

@@ -102,8 +102,14 @@ export class RedisStore implements ContainerStore, RateLimiter {
   deleteContainer(ns: string, kind: Kind, id: string): Promise<void> {
     return this.guard('deleteContainer', async () => {
       const k = containerKeys(ns, kind, id);
-      const [group] = outcome(kind, await this.redis.deleteContainer(k.meta, k.order, k.bodies));
-      if (group !== undefined) await this.redis.zrem(groupKeys(ns, kind, group).index, id);
+      const [group, users] = outcome(kind, await this.redis.deleteContainer(k.meta, k.order, k.bodies));
+      if (group === undefined) return;
+      // Follow-ups in other slots, each idempotent (see the script's header for an interrupted one).
+      if (kind === 'chat') {
+        if (users) await this.redis.deleteIfEqual(chatSetKey(ns, JSON.parse(users) as string[]), id);
+      } else {
+        await this.redis.zrem(groupKeys(ns, kind, group).index, id);
+      }
     });
   }
 

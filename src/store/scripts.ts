@@ -45,7 +45,7 @@ function resolveIncludes(dir: string, file: string, seen: Set<string>): string {
 export interface ScriptCommands {
   createContainer(meta: string, id: string, group: string, topic: string, users: string): Promise<['OK', string[]]>;
   updateTopic(meta: string, topic: string): Promise<[Outcome, string[]]>;
-  deleteContainer(meta: string, order: string, records: string): Promise<['OK', string?]>;
+  deleteContainer(meta: string, order: string, records: string): Promise<['OK', string?, string?]>;
   appendMessage(meta: string, order: string, records: string, id: string, record: string, clientId: '0' | '1'): Promise<[Outcome, number, number, string]>;
   listMessages(
     meta: string,

@@ -125,3 +125,40 @@ describe('SendMessage / ListMessages', () => {
     expect(await failure(call)).toMatchObject({ code, reason });
   });
 });
+
+describe('DeleteChat', () => {
+  it('removes the chat, its messages and its user-set key; the same users later get a new, empty chat', async () => {
+    const { chat } = await s.svc.chats.createChat({ userIds: ['del-a', 'del-b'] });
+    await s.svc.chats.sendMessage({ chatId: chat!.id, authorId: 'del-a', text: 'bye' });
+    const raw = s.redis.client();
+    const keysBefore = await raw.keys(`*${chat!.id}*`);
+    expect(keysBefore.length).toBeGreaterThanOrEqual(3);
+    const setKeys = (await raw.keys('pl1:{default:cu:*')).length;
+
+    expect(await s.svc.chats.deleteChat({ id: chat!.id })).toEqual({});
+    expect(await raw.keys(`*${chat!.id}*`)).toEqual([]);
+    expect((await raw.keys('pl1:{default:cu:*')).length).toBe(setKeys - 1);
+    expect(await failure(s.svc.chats.listMessages({ chatId: chat!.id }))).toMatchObject({ code: status.NOT_FOUND, reason: 'NOT_FOUND' });
+    expect(await failure(s.svc.chats.sendMessage({ chatId: chat!.id, authorId: 'del-a', text: 'x' }))).toMatchObject({ code: status.NOT_FOUND });
+
+    const again = (await s.svc.chats.createChat({ userIds: ['del-b', 'del-a'] })).chat!;
+    expect(again.id).not.toBe(chat!.id);
+    expect((await s.svc.chats.listMessages({ chatId: again.id })).messages).toEqual([]);
+  });
+
+  it('an absent id succeeds; a missing id is MISSING_ID', async () => {
+    expect(await s.svc.chats.deleteChat({ id: 'no-such-chat' })).toEqual({});
+    expect(await failure(s.svc.chats.deleteChat({ id: '' }))).toMatchObject({ code: status.INVALID_ARGUMENT, reason: 'MISSING_ID' });
+  });
+
+  it('interrupted before its follow-up (the user-set key left behind), the next CreateChat of that set gets an empty chat', async () => {
+    const { chat } = await s.svc.chats.createChat({ userIds: ['int-a', 'int-b'] });
+    await s.svc.chats.sendMessage({ chatId: chat!.id, authorId: 'int-a', text: 'old' });
+    // The script's part alone: the chat's own keys go, the mapping (another slot) stays.
+    const raw = s.redis.client();
+    await raw.del(...(await raw.keys(`*:c:${chat!.id}}*`)));
+    const again = (await s.svc.chats.createChat({ userIds: ['int-a', 'int-b'] })).chat!;
+    expect(again.userIds).toEqual(['int-a', 'int-b']);
+    expect((await s.svc.chats.listMessages({ chatId: again.id })).messages).toEqual([]);
+  });
+});

@@ -79,6 +79,7 @@ function baseBody(route: Route): Record<string, unknown> {
     'chats.CreateChatRequest': { user_ids: ['u1', 'u2'] },
     'chats.SendMessageRequest': { chat_id: fixed.chat, author_id: 'a', text: 'hello' },
     'chats.ListMessagesRequest': { chat_id: fixed.chat },
+    'chats.DeleteChatRequest': { id: 'absent-chat' },
     'streams.CreateConversationRequest': { group_id: fixed.group, topic: 'topic' },
     'streams.ReadConversationRequest': { id: fixed.conv },
     'streams.UpdateConversationRequest': { id: fixed.conv, topic: 'topic' },
@@ -273,7 +274,7 @@ const byteLength = (b: string | Uint8Array) => (typeof b === 'string' ? Buffer.b
 // ---------------------------------------------------------------------------
 
 it('every route has a valid base request that answers 200 (the generators below start from these)', async () => {
-  expect(ROUTES.length).toBeGreaterThanOrEqual(27); // 19 methods, and the 8 Streams ones again under /protobuf/Streams
+  expect(ROUTES.length).toBeGreaterThanOrEqual(28); // 20 methods, and the 8 Streams ones again under /protobuf/Streams
   for (const route of ROUTES) {
     route.input.fields.forEach(kindOf); // every field kind has generators
     const a = await post(route, JSON.stringify(baseBody(route)));

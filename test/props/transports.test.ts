@@ -246,6 +246,11 @@ const SPECS: Spec[] = [
     gen: fc.record({ id: opt(clientId), chatId: opt(id('wchat')), authorId: opt(text(I)), text: opt(text(T)) }),
     valid: { chatId: { pool: 'wchat', i: 0 }, authorId: 'w1', text: 'hi', id: 'cm-0' },
   },
+  {
+    service: 'chats', rpc: 'DeleteChat', fields: { id: 'string' }, write: 'same',
+    gen: fc.record({ id: opt(id('wchat')) }),
+    valid: { id: { pool: 'wchat', i: 1 } },
+  },
   // streams.Streams
   {
     service: 'streams', rpc: 'ReadConversation', fields: { id: 'string', groupId: 'stringw' },
