@@ -4,7 +4,8 @@
  */
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { defaultLimits, type Limits } from './core/limits';
+import { DEFAULT_READ_SLOTS, defaultLimits, type Limits } from './core/limits';
+import type { ReadSlotPolicy } from './core/read-slots';
 import type { RatePolicy } from './core/throttle';
 import type { GrpcLimits } from './transports/grpc/guard';
 
@@ -73,6 +74,8 @@ const schema = z.object({
   MAX_RECENT_PER_CONTAINER: positive(defaultLimits.MAX_RECENT_PER_CONTAINER),
   MAX_RECENT_CONTAINERS: positive(defaultLimits.MAX_RECENT_CONTAINERS),
   MAX_REPLY_BYTES: positive(defaultLimits.MAX_REPLY_BYTES),
+  NAMESPACE_READS_IN_FLIGHT: positive(DEFAULT_READ_SLOTS.inFlight),
+  NAMESPACE_READS_QUEUED: z.coerce.number().int().min(0).default(DEFAULT_READ_SLOTS.queued),
 });
 
 export interface Config {
@@ -95,6 +98,7 @@ export interface Config {
   http: HttpLimits;
   limits: Limits;
   rate: RatePolicy;
+  reads: ReadSlotPolicy;
 }
 
 /** Room for protobuf framing and timestamps beside MAX_REPLY_BYTES of ids and texts (≈100 B × 10,000 messages). */
@@ -145,6 +149,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
       keepAliveTimeoutMs: e.HTTP_KEEPALIVE_TIMEOUT_MS,
     }),
+    reads: Object.freeze({ inFlight: e.NAMESPACE_READS_IN_FLIGHT, queued: e.NAMESPACE_READS_QUEUED }),
     rate: Object.freeze({
       namespaceRps: e.RATE_LIMIT_RPS,
       namespaceBurst: e.RATE_LIMIT_BURST,

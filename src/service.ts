@@ -5,7 +5,8 @@
  */
 import type { KeyRing } from './auth/api-keys';
 import { Containers } from './core/containers';
-import type { Limits } from './core/limits';
+import { DEFAULT_READ_SLOTS, type Limits } from './core/limits';
+import { ReadSlots, type ReadSlotPolicy } from './core/read-slots';
 import type { RateLimiter } from './core/model';
 import { Throttle, type RatePolicy } from './core/throttle';
 import type { ContainerStore } from './core/model';
@@ -13,8 +14,12 @@ import type { Logger } from './log';
 import { Calls } from './ops/calls';
 import { buildOperations } from './ops/table';
 
-export function buildCalls(store: ContainerStore & RateLimiter, opts: { limits: Limits; rate: RatePolicy; keys: KeyRing }, log: Logger): Calls {
+export function buildCalls(
+  store: ContainerStore & RateLimiter,
+  opts: { limits: Limits; rate: RatePolicy; reads?: ReadSlotPolicy; keys: KeyRing },
+  log: Logger,
+): Calls {
   const throttle = new Throttle(store, opts.rate);
-  const core = new Containers(store, opts.limits, throttle);
+  const core = new Containers(store, opts.limits, throttle, new ReadSlots(opts.reads ?? DEFAULT_READ_SLOTS));
   return new Calls(buildOperations(core), opts.keys, log, throttle);
 }

@@ -4,8 +4,9 @@
  * behaviour: ids, NOT_FOUND, group matching, chat user sets, RecentMessages.
  */
 import { randomUUID } from 'node:crypto';
-import { AppError, notFound } from './errors';
+import { AppError, notFound, ReplyTooLarge } from './errors';
 import type { Limits } from './limits';
+import type { ReadSlots } from './read-slots';
 import type { Throttle } from './throttle';
 import type { Container, ContainerPage, ContainerStore, Kind, Message, MessageQuery } from './model';
 
@@ -15,8 +16,15 @@ export class Containers {
     readonly limits: Limits,
     /** Per-container write limits; none when absent. */
     private readonly throttle?: Throttle,
+    /** Per-namespace slots for large reads; unbounded when absent. */
+    private readonly reads?: ReadSlots,
     private readonly newId: () => string = randomUUID,
   ) {}
+
+  /** A read that may be large, in its namespace's slot. */
+  private slotted<T>(ns: string, fn: () => Promise<T>): Promise<T> {
+    return this.reads ? this.reads.run(ns, fn) : fn();
+  }
 
   create(ns: string, kind: Kind, groupId: string, topic: string): Promise<Container> {
     return this.store.createContainer(ns, kind, { id: this.newId(), groupId, topic });
@@ -38,7 +46,7 @@ export class Containers {
   }
 
   list(ns: string, kind: Kind, groupId: string, page: ContainerPage): Promise<Container[]> {
-    return this.store.listGroup(ns, kind, groupId, page);
+    return this.slotted(ns, () => this.store.listGroup(ns, kind, groupId, page));
   }
 
   /** `id` empty: the service picks one. Otherwise a repeat returns the stored message unchanged. */
@@ -53,11 +61,14 @@ export class Containers {
     });
   }
 
-  /** A page of one container's messages; over MAX_REPLY_BYTES it names `limit`. */
-  async messages(ns: string, kind: Kind, containerId: string, q: MessageQuery): Promise<Message[]> {
-    const list = await this.store.listMessages(ns, kind, containerId, q);
-    this.checkReplySize(replyBytes(list), 'limit');
-    return list;
+  /** A page of one container's messages; over MAX_REPLY_BYTES (counted by the store as it reads) it names `limit`. */
+  async messages(ns: string, kind: Kind, containerId: string, q: Omit<MessageQuery, 'budget'>): Promise<Message[]> {
+    try {
+      return await this.slotted(ns, () => this.store.listMessages(ns, kind, containerId, { ...q, budget: this.limits.MAX_REPLY_BYTES }));
+    } catch (e) {
+      if (e instanceof ReplyTooLarge) throw this.tooLarge('limit');
+      throw e;
+    }
   }
 
   /**
@@ -66,16 +77,23 @@ export class Containers {
    * skipped. Containers are read RECENT_BATCH at a time so that a reply over
    * MAX_REPLY_BYTES (named by `perField`) is refused before it is all in memory.
    */
-  async recent(ns: string, kind: Kind, ids: readonly string[], perContainer: number, perField: string): Promise<Message[]> {
+  recent(ns: string, kind: Kind, ids: readonly string[], perContainer: number, perField: string): Promise<Message[]> {
+    return this.slotted(ns, () => this.recentUnslotted(ns, kind, ids, perContainer, perField));
+  }
+
+  private async recentUnslotted(ns: string, kind: Kind, ids: readonly string[], perContainer: number, perField: string): Promise<Message[]> {
     const unique = [...new Set(ids.filter((id) => id !== ''))];
     const out: Message[] = [];
     let bytes = 0;
     for (let i = 0; i < unique.length; i += RECENT_BATCH) {
+      // Each read stops at what is left of the budget, so none builds a page that will be refused.
+      const budget = this.limits.MAX_REPLY_BYTES - bytes;
       const lists = await Promise.all(
         unique.slice(i, i + RECENT_BATCH).map((id) =>
-          this.store.listMessages(ns, kind, id, { limit: perContainer, offset: 0, order: 'desc' }).catch((e: unknown) => {
+          this.store.listMessages(ns, kind, id, { limit: perContainer, offset: 0, order: 'desc', budget }).catch((e: unknown) => {
             // Absent containers are skipped.
             if (e instanceof AppError && e.id === 'NOT_FOUND') return null;
+            if (e instanceof ReplyTooLarge) throw this.tooLarge(perField);
             throw e;
           }),
         ),
@@ -93,23 +111,27 @@ export class Containers {
   /** RecentMessages over a group: its newest MAX_RECENT_CONTAINERS containers. */
   async recentInGroup(ns: string, kind: Kind, groupId: string, perContainer: number, perField: string): Promise<Message[]> {
     const page = { limit: this.limits.MAX_RECENT_CONTAINERS, offset: 0, order: 'desc' as const };
-    const containers = await this.store.listGroup(ns, kind, groupId, page);
-    return this.recent(
-      ns,
-      kind,
-      containers.map((c) => c.id),
-      perContainer,
-      perField,
-    );
+    return this.slotted(ns, async () => {
+      const containers = await this.store.listGroup(ns, kind, groupId, page);
+      return this.recentUnslotted(
+        ns,
+        kind,
+        containers.map((c) => c.id),
+        perContainer,
+        perField,
+      );
+    });
   }
 
   private checkReplySize(bytes: number, field: string): void {
+    if (bytes > this.limits.MAX_REPLY_BYTES) throw this.tooLarge(field);
+  }
+
+  private tooLarge(field: string): AppError {
     const max = this.limits.MAX_REPLY_BYTES;
-    if (bytes > max) {
-      throw new AppError('INVALID_ARGUMENT', `the reply would hold more than ${max} bytes of messages (MAX_REPLY_BYTES); ask for fewer with ${field}`, {
-        field,
-      });
-    }
+    return new AppError('INVALID_ARGUMENT', `the reply would hold more than ${max} bytes of messages (MAX_REPLY_BYTES); ask for fewer with ${field}`, {
+      field,
+    });
   }
 
   /**

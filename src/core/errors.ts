@@ -102,4 +102,12 @@ export class AppError extends Error {
   }
 }
 
+/** A store read that stopped at its byte budget; the core turns it into INVALID_ARGUMENT naming the field. */
+export class ReplyTooLarge extends Error {
+  constructor() {
+    super('the reply is over its byte budget');
+    this.name = 'ReplyTooLarge';
+  }
+}
+
 export const notFound = (what: string): AppError => new AppError('NOT_FOUND', `${what} not found`);

@@ -21,14 +21,18 @@ export interface Limits {
   /** Threads of a group that RecentMessages by group_id reads (the newest ones). */
   MAX_RECENT_CONTAINERS: number;
   /**
-   * UTF-8 bytes of message ids, authors and texts in one reply. The other
-   * limits allow a RecentMessages of 100 × 100 texts of 16 KiB (160 MiB), more
-   * than a gRPC reply may carry and than a process should hold per call.
+   * Bytes of message ids and stored records in one reply, counted by the
+   * store as it reads (it stops there). The other limits allow a
+   * RecentMessages of 100 × 100 texts of 16 KiB (160 MiB), more than a gRPC
+   * reply may carry and than one caller should cost Redis and the process.
    */
   MAX_REPLY_BYTES: number;
 }
 
 export const DEFAULT_PAGE_SIZE = 25;
+
+/** Large reads per namespace per instance: running at once, and waiting (core/read-slots.ts). */
+export const DEFAULT_READ_SLOTS = Object.freeze({ inFlight: 4, queued: 32 });
 
 export const defaultLimits: Readonly<Limits> = Object.freeze({
   MAX_TEXT_BYTES: 16 * 1024,
@@ -39,5 +43,5 @@ export const defaultLimits: Readonly<Limits> = Object.freeze({
   MAX_OFFSET: 100_000,
   MAX_RECENT_PER_CONTAINER: 100,
   MAX_RECENT_CONTAINERS: 100,
-  MAX_REPLY_BYTES: 32 * 1024 * 1024,
+  MAX_REPLY_BYTES: 4 * 1024 * 1024,
 });

@@ -51,6 +51,8 @@ export interface MessageQuery {
   order: 'asc' | 'desc';
   /** Only messages strictly older than this (Streams' sent_before). */
   sentBefore?: Nanos;
+  /** Bytes of ids and records the page may hold; past it the store throws ReplyTooLarge without building the page. */
+  budget: number;
 }
 
 export interface ContainerPage {

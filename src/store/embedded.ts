@@ -76,6 +76,9 @@ export async function startEmbeddedRedis(opts: EmbeddedOptions): Promise<Embedde
     '--save', '',
     '--daemonize', 'no',
     '--loglevel', 'warning',
+    // A safety net under the service's own reply budgets: no client connection of this Redis
+    // may hold more than this of unsent replies (the service's never comes near).
+    '--client-output-buffer-limit', 'normal 256mb 128mb 60',
     '--logfile', join(opts.dataDir, 'redis.log'),
     ...(opts.extraArgs ?? []),
   ];

@@ -22,7 +22,7 @@
  * Scripts answer an outcome first, `{ 'OK', … }` or `{ '<failure>' }`, and
  * `outcome()` maps failures to the error table in this one place.
  */
-import { AppError, notFound } from '../core/errors';
+import { notFound, ReplyTooLarge } from '../core/errors';
 import type { Container, Kind, Message } from '../core/model';
 
 /** The fields of a container hash, by name. */
@@ -79,7 +79,10 @@ export function decodeMessage(containerId: string, id: string, seq: number | str
 /** What a script answers when it could not do its work. */
 const FAILURES = {
   NO_CONTAINER: (kind: Kind) => notFound(kind),
-} satisfies Record<string, (kind: Kind) => AppError>;
+  /** A read stopped at its reply budget (the core names the field that asks for fewer). */
+  TOO_LARGE: () => new ReplyTooLarge(),
+} satisfies Record<string, (kind: Kind) => Error>;
+
 
 export type Outcome = 'OK' | keyof typeof FAILURES;
 

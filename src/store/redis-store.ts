@@ -4,7 +4,7 @@
  * model and client failures into UNAVAILABLE.
  */
 import { Redis, Cluster, type RedisOptions } from 'ioredis';
-import { AppError } from '../core/errors';
+import { AppError, ReplyTooLarge } from '../core/errors';
 import type {
   Container,
   ContainerPage,
@@ -143,7 +143,7 @@ export class RedisStore implements ContainerStore, RateLimiter {
   listMessages(ns: string, kind: Kind, containerId: string, q: MessageQuery): Promise<Message[]> {
     return this.guard('listMessages', async () => {
       const k = containerKeys(ns, kind, containerId);
-      const reply = await this.redis.listMessages(k.meta, k.order, k.bodies, q.offset, q.limit, q.order, sentBeforeArg(q.sentBefore));
+      const reply = await this.redis.listMessages(k.meta, k.order, k.bodies, q.offset, q.limit, q.order, sentBeforeArg(q.sentBefore), q.budget);
       const [flat] = outcome(kind, reply);
       const out: Message[] = [];
       for (let i = 0; i < flat.length; i += 3) out.push(decodeMessage(containerId, flat[i], flat[i + 1], flat[i + 2]));
@@ -204,7 +204,7 @@ export class RedisStore implements ContainerStore, RateLimiter {
       end('ok');
       return out;
     } catch (err) {
-      if (err instanceof AppError) {
+      if (err instanceof AppError || err instanceof ReplyTooLarge) {
         end('ok');
         throw err;
       }

@@ -55,6 +55,7 @@ export interface ScriptCommands {
     limit: number,
     dir: 'asc' | 'desc',
     sentBefore: string,
+    budget: number,
   ): Promise<[Outcome, string[]]>;
   groupAdd(index: string, id: string): Promise<['OK', number]>;
   deleteIfEqual(key: string, expected: string): Promise<number>;

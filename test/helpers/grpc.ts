@@ -54,8 +54,12 @@ export interface Clients {
   close(): void;
 }
 
-export function clients(address: string, token?: string): Clients {
-  const client = new Client(address, credentials.createInsecure());
+/**
+ * `ownConnection`: a connection of its own (grpc-js otherwise shares one per
+ * target across clients), as separate callers would have.
+ */
+export function clients(address: string, token?: string, opts: { ownConnection?: boolean } = {}): Clients {
+  const client = new Client(address, credentials.createInsecure(), opts.ownConnection ? { 'grpc.use_local_subchannel_pool': 1 } : {});
   return {
     threads: promisify(client, ThreadsService, token),
     chats: promisify(client, ChatsService, token),

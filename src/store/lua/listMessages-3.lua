@@ -10,8 +10,9 @@
   ARGV[4]  sent_before as a 19-digit nanosecond string, or "" for none.
            Only messages strictly older count; since sent_at increases with
            seq, a binary search over ranks finds the cut (O(log² n)).
+  ARGV[5]  the reply budget: bytes of ids and records (0: none)
 
-  Returns  { 'NO_CONTAINER' }, or { 'OK', page } with page a flat list
+  Returns  { 'NO_CONTAINER' }, { 'TOO_LARGE' } past the budget, or { 'OK', page } with page a flat list
            { id1, seq1, record1, id2, seq2, record2, … } in the chosen order.
 ]]
 if redis.call('EXISTS', KEYS[1]) == 0 then
@@ -44,15 +45,31 @@ if last < first then
 end
 
 local page = redis.call('ZRANGE', KEYS[2], first, last, 'WITHSCORES')
-local ids = {}
-for i = 1, #page, 2 do ids[#ids + 1] = page[i] end
-local bodies = redis.call('HMGET', KEYS[3], unpack(ids))
+local n = #page / 2
+-- Records are read in the reply's order, CHUNK at a time, counting their bytes:
+-- past the budget the read stops, before a reply that would be refused is built.
+local budget = tonumber(ARGV[5])
+local CHUNK = 64
 local out = {}
-local from, to, step = 1, #ids, 1
-if ARGV[3] ~= 'asc' then from, to, step = #ids, 1, -1 end
-for i = from, to, step do
-  out[#out + 1] = ids[i]
-  out[#out + 1] = page[2 * i]
-  out[#out + 1] = bodies[i]
+local bytes = 0
+local i, step, stop = 1, 1, n
+if ARGV[3] ~= 'asc' then i, step, stop = n, -1, 1 end
+while (step == 1 and i <= stop) or (step == -1 and i >= stop) do
+  local ids, seqs = {}, {}
+  while #ids < CHUNK and ((step == 1 and i <= stop) or (step == -1 and i >= stop)) do
+    ids[#ids + 1] = page[2 * i - 1]
+    seqs[#seqs + 1] = page[2 * i]
+    i = i + step
+  end
+  local records = redis.call('HMGET', KEYS[3], unpack(ids))
+  for j = 1, #ids do
+    bytes = bytes + #ids[j] + #records[j]
+    if budget > 0 and bytes > budget then
+      return { 'TOO_LARGE' }
+    end
+    out[#out + 1] = ids[j]
+    out[#out + 1] = seqs[j]
+    out[#out + 1] = records[j]
+  end
 end
 return { 'OK', out }
