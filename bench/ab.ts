@@ -78,7 +78,7 @@ async function main(): Promise<void> {
     } else if (m === 'ListMessages') {
       const id = await thread();
       await fillThread(redis, 'default', id, 100_000, AUTHOR, TEXT);
-      body = grpcFrame(ThreadsService.listMessages.requestSerialize({ threadId: id, limit: String(LIST_LIMIT), offset: '0', order: '' }));
+      body = grpcFrame(ThreadsService.listMessages.requestSerialize({ threadId: id, limit: String(LIST_LIMIT), offset: '0', order: '', after: '', before: '' }));
     } else if (m === 'RecentMessages') {
       const ids: string[] = [];
       for (let i = 0; i < RECENT_THREADS; i++) {

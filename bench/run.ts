@@ -225,7 +225,7 @@ async function postMessages(rpc: Rpc, threadId: string, n: number): Promise<void
 
 function grpcRequests(f: Fixture): Record<Method, { def: MethodDef<never, unknown>; req: unknown; body: Buffer }> {
   const create: CreateMessageRequest = { id: '', threadId: f.createThreadId, authorId: AUTHOR, text: TEXT };
-  const list: ListMessagesRequest = { threadId: f.listThreadId, limit: String(LIST_LIMIT), offset: '0', order: '' };
+  const list: ListMessagesRequest = { threadId: f.listThreadId, limit: String(LIST_LIMIT), offset: '0', order: '', after: '', before: '' };
   const recent: RecentMessagesRequest = { threadIds: f.recentThreadIds, limitPerThread: String(RECENT_PER_THREAD), groupId: '' };
   const chat = { userIds: CHAT_USERS, id: '' };
   const one = <Req, Res>(def: MethodDef<Req, Res>, req: Req) => ({ def: def as unknown as MethodDef<never, unknown>, req, body: grpcFrame(def.requestSerialize(req)) });

@@ -35,6 +35,8 @@ const schema = z.object({
   REDIS_CLUSTER_NODES: z.preprocess(blankIsUnset, z.string().optional()),
   DATA_DIR: z.string().min(1).default('./data'),
   API_KEYS: z.preprocess(blankIsUnset, z.string().optional()),
+  /** Signs cursors (base64, ≥ 16 bytes); unset: a secret kept in Redis, shared by every instance. */
+  CURSOR_SECRET: z.preprocess(blankIsUnset, z.string().optional()),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Every Redis command fails (UNAVAILABLE) after this long. */
   REDIS_COMMAND_TIMEOUT_MS: positive(2000),
@@ -88,6 +90,7 @@ export interface Config {
   redisClusterNodes?: { host: string; port: number }[];
   dataDir: string;
   apiKeys?: string;
+  cursorSecret?: Buffer;
   logLevel: string;
   redisCommandTimeoutMs: number;
   shutdownTimeoutMs: number;
@@ -126,6 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisClusterNodes: e.REDIS_CLUSTER_NODES?.split(',').map(parseHostPort),
     dataDir: resolve(e.DATA_DIR),
     apiKeys: e.API_KEYS,
+    cursorSecret: e.CURSOR_SECRET === undefined ? undefined : cursorSecretOf(e.CURSOR_SECRET),
     logLevel: e.LOG_LEVEL,
     redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
@@ -168,6 +172,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       MAX_REPLY_BYTES: e.MAX_REPLY_BYTES,
     }),
   });
+}
+
+function cursorSecretOf(v: string): Buffer {
+  const b = Buffer.from(v, 'base64');
+  if (b.length < 16) throw new Error('Invalid settings: CURSOR_SECRET must be base64 of at least 16 bytes');
+  return b;
 }
 
 function parseHostPort(s: string): { host: string; port: number } {

@@ -97,7 +97,7 @@ async function start(
     commandTimeoutMs: cfg.redisCommandTimeoutMs,
   });
   stoppers.push(() => store.close());
-  const calls = buildCalls(store, { limits: cfg.limits, rate: cfg.rate, reads: cfg.reads, keys }, log);
+  const calls = await buildCalls(store, { limits: cfg.limits, rate: cfg.rate, reads: cfg.reads, keys, cursorSecret: cfg.cursorSecret }, log);
   const fds = softFdLimit();
   const conns = fitConnections(cfg.grpc.maxConnections, cfg.http.maxConnections, fds);
   if (conns.lowered) {

@@ -5,6 +5,7 @@
  */
 import type { KeyRing } from './auth/api-keys';
 import { Containers } from './core/containers';
+import { Cursors } from './core/cursors';
 import { DEFAULT_READ_SLOTS, type Limits } from './core/limits';
 import { ReadSlots, type ReadSlotPolicy } from './core/read-slots';
 import type { RateLimiter } from './core/model';
@@ -14,12 +15,14 @@ import type { Logger } from './log';
 import { Calls } from './ops/calls';
 import { buildOperations } from './ops/table';
 
-export function buildCalls(
+/** `cursorSecret` (CURSOR_SECRET) when given; else the one every instance shares through the store. */
+export async function buildCalls(
   store: ContainerStore & RateLimiter,
-  opts: { limits: Limits; rate: RatePolicy; reads?: ReadSlotPolicy; keys: KeyRing },
+  opts: { limits: Limits; rate: RatePolicy; reads?: ReadSlotPolicy; keys: KeyRing; cursorSecret?: Buffer },
   log: Logger,
-): Calls {
+): Promise<Calls> {
   const throttle = new Throttle(store, opts.rate);
   const core = new Containers(store, opts.limits, throttle, new ReadSlots(opts.reads ?? DEFAULT_READ_SLOTS));
-  return new Calls(buildOperations(core), opts.keys, log, throttle);
+  const cursors = new Cursors(opts.cursorSecret ?? (await store.sharedSecret()));
+  return new Calls(buildOperations(core, cursors), opts.keys, log, throttle);
 }

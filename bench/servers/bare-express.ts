@@ -111,7 +111,7 @@ if (mode === 'fixed') {
   });
   app.post(PATHS.ListMessages.http, (req, res) => {
     const b = req.body as Record<string, unknown>;
-    call(ThreadsService.listMessages, req, res, { threadId: str(b.thread_id), limit: int(b.limit), offset: int(b.offset), order: str(b.order) }, messagesJson);
+    call(ThreadsService.listMessages, req, res, { threadId: str(b.thread_id), limit: int(b.limit), offset: int(b.offset), order: str(b.order), after: '', before: '' }, messagesJson);
   });
   app.post(PATHS.RecentMessages.http, (req, res) => {
     const b = req.body as Record<string, unknown>;

@@ -33,9 +33,12 @@ const port = Number(process.env.PORT ?? 0);
 
 type Handler<Req, Res> = (call: ServerUnaryCall<Req, Res>, cb: sendUnaryData<Res>) => void;
 
+/** The floors answer no cursors (the service's cursors are part of what it costs). */
+const NO_PAGE = { nextCursor: '', prevCursor: '', hasMore: false, feedCursor: '' };
+
 function fixedHandlers(): { threads: UntypedServiceImplementation; chats: UntypedServiceImplementation } {
   const create: CreateMessageResponse = { message: fakeMessage(FAKE_THREAD_ID, 100001) };
-  const list: ListMessagesResponse = { messages: Array.from({ length: LIST_LIMIT }, (_, i) => fakeMessage(FAKE_THREAD_ID, 100000 - i)) };
+  const list: ListMessagesResponse = { ...NO_PAGE, messages: Array.from({ length: LIST_LIMIT }, (_, i) => fakeMessage(FAKE_THREAD_ID, 100000 - i)) };
   const recent: RecentMessagesResponse = {
     messages: Array.from({ length: RECENT_THREADS * RECENT_PER_THREAD }, (_, i) => fakeMessage(FAKE_THREAD_ID, 100 - (i % RECENT_PER_THREAD))),
   };
@@ -56,7 +59,7 @@ function storageHandlers(store: FloorStore): { threads: UntypedServiceImplementa
   };
   const listMessages: Handler<ListMessagesRequest, ListMessagesResponse> = (call, cb) => {
     const req = call.request;
-    store.listMessages(req.threadId, Number(req.limit)).then((messages) => cb(null, { messages }), fail(cb));
+    store.listMessages(req.threadId, Number(req.limit)).then((messages) => cb(null, { ...NO_PAGE, messages }), fail(cb));
   };
   const recentMessages: Handler<RecentMessagesRequest, RecentMessagesResponse> = (call, cb) => {
     const req = call.request;

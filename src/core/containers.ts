@@ -8,7 +8,7 @@ import { AppError, notFound, ReplyTooLarge } from './errors';
 import type { Limits } from './limits';
 import type { ReadSlots } from './read-slots';
 import type { Throttle } from './throttle';
-import type { Container, ContainerPage, ContainerStore, Kind, Message, MessageQuery } from './model';
+import type { Container, ContainerPage, ContainerStore, Kind, Message, MessagePage, MessageQuery, Page } from './model';
 
 export class Containers {
   constructor(
@@ -21,9 +21,9 @@ export class Containers {
     private readonly newId: () => string = randomUUID,
   ) {}
 
-  /** A read that may be large, in its namespace's slot. */
-  private slotted<T>(ns: string, fn: () => Promise<T>): Promise<T> {
-    return this.reads ? this.reads.run(ns, fn) : fn();
+  /** A read asking for more than LARGE_READ_ITEMS items takes a slot of its namespace; smaller ones run at once. */
+  private slotted<T>(ns: string, items: number, fn: () => Promise<T>): Promise<T> {
+    return this.reads && items > LARGE_READ_ITEMS ? this.reads.run(ns, fn) : fn();
   }
 
   create(ns: string, kind: Kind, groupId: string, topic: string): Promise<Container> {
@@ -45,8 +45,8 @@ export class Containers {
     return this.store.deleteContainer(ns, kind, id);
   }
 
-  list(ns: string, kind: Kind, groupId: string, page: ContainerPage): Promise<Container[]> {
-    return this.slotted(ns, () => this.store.listGroup(ns, kind, groupId, page));
+  list(ns: string, kind: Kind, groupId: string, page: ContainerPage): Promise<Page<Container>> {
+    return this.slotted(ns, page.limit, () => this.store.listGroup(ns, kind, groupId, page));
   }
 
   /** `id` empty: the service picks one. Otherwise a repeat returns the stored message unchanged. */
@@ -62,9 +62,9 @@ export class Containers {
   }
 
   /** A page of one container's messages; over MAX_REPLY_BYTES (counted by the store as it reads) it names `limit`. */
-  async messages(ns: string, kind: Kind, containerId: string, q: Omit<MessageQuery, 'budget'>): Promise<Message[]> {
+  async messages(ns: string, kind: Kind, containerId: string, q: Omit<MessageQuery, 'budget'>): Promise<MessagePage> {
     try {
-      return await this.slotted(ns, () => this.store.listMessages(ns, kind, containerId, { ...q, budget: this.limits.MAX_REPLY_BYTES }));
+      return await this.slotted(ns, q.limit, () => this.store.listMessages(ns, kind, containerId, { ...q, budget: this.limits.MAX_REPLY_BYTES }));
     } catch (e) {
       if (e instanceof ReplyTooLarge) throw this.tooLarge('limit');
       throw e;
@@ -78,7 +78,7 @@ export class Containers {
    * MAX_REPLY_BYTES (named by `perField`) is refused before it is all in memory.
    */
   recent(ns: string, kind: Kind, ids: readonly string[], perContainer: number, perField: string): Promise<Message[]> {
-    return this.slotted(ns, () => this.recentUnslotted(ns, kind, ids, perContainer, perField));
+    return this.slotted(ns, ids.length * perContainer, () => this.recentUnslotted(ns, kind, ids, perContainer, perField));
   }
 
   private async recentUnslotted(ns: string, kind: Kind, ids: readonly string[], perContainer: number, perField: string): Promise<Message[]> {
@@ -95,7 +95,7 @@ export class Containers {
             if (e instanceof AppError && e.id === 'NOT_FOUND') return null;
             if (e instanceof ReplyTooLarge) throw this.tooLarge(perField);
             throw e;
-          }),
+          }).then((p) => p?.items ?? null),
         ),
       );
       for (const l of lists) {
@@ -111,12 +111,12 @@ export class Containers {
   /** RecentMessages over a group: its newest MAX_RECENT_CONTAINERS containers. */
   async recentInGroup(ns: string, kind: Kind, groupId: string, perContainer: number, perField: string): Promise<Message[]> {
     const page = { limit: this.limits.MAX_RECENT_CONTAINERS, offset: 0, order: 'desc' as const };
-    return this.slotted(ns, async () => {
+    return this.slotted(ns, this.limits.MAX_RECENT_CONTAINERS * perContainer, async () => {
       const containers = await this.store.listGroup(ns, kind, groupId, page);
       return this.recentUnslotted(
         ns,
         kind,
-        containers.map((c) => c.id),
+        containers.items.map((c) => c.id),
         perContainer,
         perField,
       );
@@ -150,6 +150,9 @@ export class Containers {
     return this.store.chatForUsers(ns, users, id === '' ? this.newId() : id);
   }
 }
+
+/** Reads asking for more items than this are large: they take a slot of their namespace (read-slots.ts). */
+export const LARGE_READ_ITEMS = 100;
 
 /** Containers RecentMessages reads at once. */
 const RECENT_BATCH = 16;

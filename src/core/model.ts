@@ -45,10 +45,33 @@ export interface NewMessage {
   text: string;
 }
 
+/** A keyset position to page from (contract 7.2): after or before the item at `at` (a seq, or an order score). */
+export interface KeysetCursor {
+  dir: 'after' | 'before';
+  at: number;
+}
+
+/** One page and where it stands in its list. */
+export interface Page<T> {
+  items: T[];
+  /** Positions of the items (seq, or order score), in the page's order. */
+  positions: number[];
+  /** More items lie beyond the page in the direction asked. */
+  hasMore: boolean;
+  /** An item follows the page's last one in the chosen order. */
+  followsLast: boolean;
+}
+
+export interface MessagePage extends Page<Message> {
+  /** The container's last seq when the page was read: its live-feed position. */
+  lastSeq: number;
+}
+
 export interface MessageQuery {
   limit: number;
   offset: number;
   order: 'asc' | 'desc';
+  cursor?: KeysetCursor;
   /** Only messages strictly older than this (Streams' sent_before). */
   sentBefore?: Nanos;
   /** Bytes of ids and records the page may hold; past it the store throws ReplyTooLarge without building the page. */
@@ -59,6 +82,7 @@ export interface ContainerPage {
   limit: number;
   offset: number;
   order: 'asc' | 'desc';
+  cursor?: KeysetCursor;
 }
 
 /**
@@ -74,15 +98,17 @@ export interface ContainerStore {
   updateTopic(ns: string, kind: Kind, id: string, topic: string): Promise<Container>;
   /** Removes the container and all its messages in O(1) on the request path. Absent ids succeed. */
   deleteContainer(ns: string, kind: Kind, id: string): Promise<void>;
-  /** A group's containers by creation order. */
-  listGroup(ns: string, kind: Kind, groupId: string, page: ContainerPage): Promise<Container[]>;
+  /** A group's containers by creation order (positions: their order scores). */
+  listGroup(ns: string, kind: Kind, groupId: string, page: ContainerPage): Promise<Page<Container>>;
   /**
    * Appends a message, or returns the stored one when `clientId` and the id exists.
    * NOT_FOUND when the container is absent.
    */
   appendMessage(ns: string, kind: Kind, containerId: string, m: NewMessage): Promise<Message>;
   /** NOT_FOUND when the container is absent. */
-  listMessages(ns: string, kind: Kind, containerId: string, q: MessageQuery): Promise<Message[]>;
+  listMessages(ns: string, kind: Kind, containerId: string, q: MessageQuery): Promise<MessagePage>;
+  /** A secret shared by every instance on this store (made on first use), for cursors. */
+  sharedSecret(): Promise<Buffer>;
   /**
    * The chat of exactly this set of users (sorted, distinct), created with
    * `id` when the set has none.

@@ -1,6 +1,6 @@
 /**
- * Reads that can be expensive (message lists, RecentMessages, container
- * lists) take a slot of their namespace: at most `inFlight` run at once per
+ * Reads that can be expensive (message lists, RecentMessages and container
+ * lists asking for more than 100 items) take a slot of their namespace: at most `inFlight` run at once per
  * namespace on this instance, `queued` more wait their turn in order, and
  * past that the call is RATE_LIMITED with a short retry delay. So one tenant's
  * flood of large reads queues behind itself, and Redis and this process keep

@@ -10,10 +10,52 @@ import { DEFAULT_PAGE_SIZE } from '../core/limits';
 import { timestampToNanos } from '../core/time';
 import { checkIdList, checkStrings, intInRange, parsePage } from '../core/validate';
 import { containerReply, messageReply, type Api } from './apis';
-import { unary, type UnaryOperation } from './operation';
+import { unary, type Reply, type UnaryOperation } from './operation';
+import type { Cursors, ListId } from '../core/cursors';
+import type { KeysetCursor, Page } from '../core/model';
 
 /** Builds operations for one API over the core. */
-export type OperationBuilder = (api: Api, core: Containers) => UnaryOperation;
+export type OperationBuilder = (api: Api, core: Containers, cursors: Cursors) => UnaryOperation;
+
+interface KeysetFields {
+  after?: string;
+  before?: string;
+  offset?: bigint | number;
+}
+
+/**
+ * The keyset cursor of a list request (contract 7.2), checked: at most one of
+ * `after` and `before`, not with a non-zero offset nor with Streams'
+ * sent_before, and a cursor of exactly this list.
+ */
+function keysetOf(req: KeysetFields & { sentBefore?: unknown }, list: ListId, cursors: Cursors): KeysetCursor | undefined {
+  const after = req.after ?? '';
+  const before = req.before ?? '';
+  if (after !== '' && before !== '') throw new AppError('INVALID_ARGUMENT', 'give after or before, not both', { field: 'before' });
+  if (after === '' && before === '') return undefined;
+  const dir = after !== '' ? 'after' : 'before';
+  if (req.offset !== undefined && BigInt(req.offset) !== 0n) {
+    throw new AppError('INVALID_ARGUMENT', `offset cannot be used with a cursor (${dir}): the cursor says where the page starts`, { field: 'offset' });
+  }
+  if (req.sentBefore !== undefined) {
+    throw new AppError('INVALID_ARGUMENT', `sent_before cannot be used with a cursor (${dir})`, { field: 'sent_before' });
+  }
+  return { dir, at: cursors.decode(list, dir === 'after' ? after : before, dir) };
+}
+
+/** next_cursor, prev_cursor and has_more of a page. */
+function pageFields<T>(page: Page<T>, list: ListId, cursors: Cursors): Reply {
+  const n = page.items.length;
+  return {
+    nextCursor: n > 0 && page.followsLast ? cursors.encode(list, page.positions[n - 1]) : '',
+    prevCursor: n > 0 ? cursors.encode(list, page.positions[0]) : '',
+    hasMore: page.hasMore,
+  };
+}
+
+const messagesList = (api: Api, ns: string, containerId: string): ListId => ({ ns, kind: api.kind, type: 'messages', scope: containerId });
+/** A group's containers in creation order (a later order key makes another list). */
+const groupList = (api: Api, ns: string, groupId: string): ListId => ({ ns, kind: api.kind, type: 'containers', scope: `created_at\u0000${groupId}` });
 
 export const createContainer: OperationBuilder = (api, core) => {
   const L = core.limits;
@@ -58,13 +100,15 @@ export const deleteContainer: OperationBuilder = (api, core) => {
   });
 };
 
-/** A group's containers. Fields an API's request lacks (ListConversations has no order) take their defaults. */
-export const listContainers: OperationBuilder = (api, core) => {
+/** A group's containers, by offset or by cursor. */
+export const listContainers: OperationBuilder = (api, core, cursors) => {
   const L = core.limits;
-  return unary(async (req: { groupId: string; limit?: bigint; offset?: bigint; order?: string }, { ns }) => {
+  return unary(async (req: KeysetFields & { groupId: string; limit?: bigint | number; offset?: bigint | number; order?: string }, { ns }) => {
     checkStrings([{ field: 'group_id', value: req.groupId, required: 'MISSING_GROUP_ID', maxBytes: L.MAX_ID_BYTES }]);
-    const page = parsePage(req, L);
-    return { [api.many]: (await core.list(ns, api.kind, req.groupId, page)).map((c) => containerReply(api, c)) };
+    const list = groupList(api, ns, req.groupId);
+    const page = { ...parsePage(req, L), cursor: keysetOf(req, list, cursors) };
+    const found = await core.list(ns, api.kind, req.groupId, page);
+    return { [api.many]: found.items.map((c) => containerReply(api, c)), ...pageFields(found, list, cursors) };
   });
 };
 
@@ -83,25 +127,33 @@ export const createMessage: OperationBuilder = (api, core) => {
   });
 };
 
-interface ListMessagesRequest {
+interface ListMessagesRequest extends KeysetFields {
   limit?: bigint | number;
-  offset?: bigint;
   order?: string;
   /** Streams only: strictly older than this. */
   sentBefore?: { seconds: bigint; nanos: number };
 }
 
-/** A container's messages: limit/offset/order (Threads, Chats) or limit/sent_before (Streams). */
-export const listMessages: OperationBuilder = (api, core) => {
+/**
+ * A container's messages: by offset (Threads, Chats), by sent_before
+ * (Streams), or by cursor (all three), with the container's feed position.
+ */
+export const listMessages: OperationBuilder = (api, core, cursors) => {
   const L = core.limits;
   const cid = api.containerId;
   return unary(async (req: ListMessagesRequest & Record<string, unknown>, { ns }) => {
     const containerId = req[cid.local] as string;
     checkStrings([{ field: cid.wire, value: containerId, required: api.missingContainerId, maxBytes: L.MAX_ID_BYTES }]);
     const page = parsePage(req, L);
+    const list = messagesList(api, ns, containerId);
+    const cursor = keysetOf(req, list, cursors);
     const sentBefore = req.sentBefore ? timestampToNanos('sent_before', req.sentBefore) : undefined;
-    const list = await core.messages(ns, api.kind, containerId, { ...page, sentBefore });
-    return { messages: list.map((m) => messageReply(api, m)) };
+    const found = await core.messages(ns, api.kind, containerId, { ...page, sentBefore, cursor });
+    return {
+      messages: found.items.map((m) => messageReply(api, m)),
+      ...pageFields(found, list, cursors),
+      feedCursor: cursors.encode({ ns, kind: api.kind, type: 'feed', scope: containerId }, found.lastSeq),
+    };
   });
 };
 

@@ -4,6 +4,7 @@
  * (OperationTable checks both ways).
  */
 import type { Containers } from '../core/containers';
+import type { Cursors } from '../core/cursors';
 import { chatsApi, streamsApi, threadsApi, type Api } from './apis';
 import { OperationTable, type ServiceOperations } from './operation';
 import {
@@ -58,11 +59,11 @@ const METHODS: readonly [Api, Record<string, OperationBuilder>][] = [
   ],
 ];
 
-export function buildOperations(core: Containers): OperationTable {
+export function buildOperations(core: Containers, cursors: Cursors): OperationTable {
   return new OperationTable(
     METHODS.map(([api, methods]) => ({
       service: api.service,
-      ops: Object.fromEntries(Object.entries(methods).map(([name, build]) => [name, build(api, core)])) as ServiceOperations,
+      ops: Object.fromEntries(Object.entries(methods).map(([name, build]) => [name, build(api, core, cursors)])) as ServiceOperations,
     })),
   );
 }

@@ -9,6 +9,7 @@
  *   pl1:{<ns>:<k>g:<group>}:idx  zset container id -> creation order, per group
  *   pl1:{<ns>:cu:<sha256>}     string  chat id of one set of users
  *   pl1:{<ns>:rl}              hash   the namespace's rate-limit bucket
+ *   pl1:{~secret}:cursor       string the cursor secret (~ is escaped in every namespace, so no namespace's key is this)
  *   pl1:{<ns>:<k>:<id>}:rl     hash   a container's message-write bucket (same slot as the container)
  *
  * The records' fields are listed in record.ts.
@@ -52,6 +53,9 @@ export function containerKeys(ns: string, kind: Kind, id: string): ContainerKeys
   const base = `${PREFIX}:{${escapeId(ns)}:${KIND_CODE[kind]}:${escapeId(id)}}`;
   return { meta: `${base}:meta`, order: `${base}:seq`, bodies: `${base}:msg`, rateLimit: `${base}:rl` };
 }
+
+/** The cursor secret's key: `~` is outside [A-Za-z0-9._-], so no escaped namespace is `~secret`. */
+export const SECRET_KEY = `${PREFIX}:{~secret}:cursor`;
 
 export function namespaceRateKey(ns: string): string {
   return `${PREFIX}:{${escapeId(ns)}:rl}`;

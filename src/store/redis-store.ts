@@ -11,12 +11,15 @@ import type {
   ContainerStore,
   Kind,
   Message,
+  MessagePage,
   MessageQuery,
+  Page,
   NewMessage,
   RateLimiter,
   RateScope,
 } from '../core/model';
-import { chatSetKey, containerKeys, groupKeys, namespaceRateKey } from './keys';
+import { randomBytes } from 'node:crypto';
+import { chatSetKey, containerKeys, groupKeys, namespaceRateKey, SECRET_KEY } from './keys';
 import { storeOpLatency } from '../metrics/service';
 import { isTimeout, isUnreachable } from './redis-errors';
 import { decodeContainer, decodeMessage, encodeNewMessage, outcome } from './record';
@@ -113,21 +116,29 @@ export class RedisStore implements ContainerStore, RateLimiter {
     });
   }
 
-  listGroup(ns: string, kind: Kind, groupId: string, page: ContainerPage): Promise<Container[]> {
+  listGroup(ns: string, kind: Kind, groupId: string, page: ContainerPage): Promise<Page<Container>> {
     return this.guard('listGroup', async () => {
       const g = groupKeys(ns, kind, groupId);
-      const start = page.offset;
-      const stop = page.offset + page.limit - 1;
-      const ids =
-        page.order === 'asc'
-          ? await this.redis.zrange(g.index, start, stop)
-          : await this.redis.zrevrange(g.index, start, stop);
+      const c = page.cursor;
+      const [ids, scores, hasMore, followsLast] = outcome(
+        kind,
+        await this.redis.groupPage(g.index, page.order, page.offset, page.limit, c?.dir ?? '', c?.at ?? 0),
+      );
+      // The records live in their containers' own slots: one read each, pipelined.
       const found = await Promise.all(ids.map((id) => this.getContainer(ns, kind, id)));
       const stale = ids.filter((_, i) => found[i] === null);
       // Records are written before their index entry, so a missing record means a
       // delete stopped halfway: drop the entry now.
       if (stale.length) await this.redis.zrem(g.index, ...stale);
-      return found.filter((c): c is Container => c !== null);
+      const items: Container[] = [];
+      const positions: number[] = [];
+      found.forEach((x, i) => {
+        if (x) {
+          items.push(x);
+          positions.push(Number(scores[i]));
+        }
+      });
+      return { items, positions, hasMore: hasMore === 1, followsLast: followsLast === 1 };
     });
   }
 
@@ -140,14 +151,43 @@ export class RedisStore implements ContainerStore, RateLimiter {
     });
   }
 
-  listMessages(ns: string, kind: Kind, containerId: string, q: MessageQuery): Promise<Message[]> {
+  listMessages(ns: string, kind: Kind, containerId: string, q: MessageQuery): Promise<MessagePage> {
     return this.guard('listMessages', async () => {
       const k = containerKeys(ns, kind, containerId);
-      const reply = await this.redis.listMessages(k.meta, k.order, k.bodies, q.offset, q.limit, q.order, sentBeforeArg(q.sentBefore), q.budget);
-      const [flat] = outcome(kind, reply);
-      const out: Message[] = [];
-      for (let i = 0; i < flat.length; i += 3) out.push(decodeMessage(containerId, flat[i], flat[i + 1], flat[i + 2]));
-      return out;
+      const c = q.cursor;
+      const reply = await this.redis.listMessages(
+        k.meta,
+        k.order,
+        k.bodies,
+        q.offset,
+        q.limit,
+        q.order,
+        sentBeforeArg(q.sentBefore),
+        q.budget,
+        c?.dir ?? '',
+        c?.at ?? 0,
+      );
+      const [flat, hasMore, followsLast, lastSeq] = outcome(kind, reply);
+      const items: Message[] = [];
+      const positions: number[] = [];
+      for (let i = 0; i < flat.length; i += 3) {
+        const m = decodeMessage(containerId, flat[i], flat[i + 1], flat[i + 2]);
+        items.push(m);
+        positions.push(m.seq);
+      }
+      return { items, positions, hasMore: hasMore === 1, followsLast: followsLast === 1, lastSeq };
+    });
+  }
+
+  /**
+   * The cursor secret: 32 random bytes kept in Redis under a key no namespace's
+   * data can name (SET NX: the first instance makes it, the others read it).
+   */
+  sharedSecret(): Promise<Buffer> {
+    return this.guard('sharedSecret', async () => {
+      const fresh = randomBytes(32).toString('base64');
+      const prev = await this.redis.set(SECRET_KEY, fresh, 'NX', 'GET');
+      return Buffer.from(prev ?? fresh, 'base64');
     });
   }
 

@@ -56,7 +56,10 @@ export interface ScriptCommands {
     dir: 'asc' | 'desc',
     sentBefore: string,
     budget: number,
-  ): Promise<[Outcome, string[]]>;
+    cursorDir: '' | 'after' | 'before',
+    cursorAt: number,
+  ): Promise<[Outcome, string[], number, number, number]>;
+  groupPage(index: string, order: 'asc' | 'desc', offset: number, limit: number, cursorDir: '' | 'after' | 'before', cursorAt: number): Promise<['OK', string[], string[], number, number]>;
   groupAdd(index: string, id: string): Promise<['OK', number]>;
   deleteIfEqual(key: string, expected: string): Promise<number>;
   takeToken(bucket: string, rate: number, burst: number): Promise<[number, number]>;

@@ -77,16 +77,20 @@ describe('requests: JSON in → binary the service decodes', () => {
 describe('responses: binary from the service → JSON out', () => {
   it('int64 nanoseconds and uint64 seq are exact decimal strings; every field is written', () => {
     const bytes = ChatsListMessagesResponse.encode({
+      nextCursor: '',
+      prevCursor: '',
+      hasMore: false,
+      feedCursor: '',
       messages: [{ id: 'm', authorId: 'a', chatId: 'c', text: '', sentAt: '1795452858654288001', seq: '18446744073709551615' }],
     }).finish();
     const json = responseToJson(schema('chats.ListMessagesResponse'), fromBinary(schema('chats.ListMessagesResponse'), bytes));
     expect(JSON.stringify(json)).toBe(
-      '{"messages":[{"id":"m","author_id":"a","chat_id":"c","text":"","sent_at":"1795452858654288001","seq":"18446744073709551615"}]}',
+      '{"messages":[{"id":"m","author_id":"a","chat_id":"c","text":"","sent_at":"1795452858654288001","seq":"18446744073709551615"}],"next_cursor":"","prev_cursor":"","has_more":false,"feed_cursor":""}',
     );
   });
 
   it('an empty list is []', () => {
     const json = responseToJson(schema('threads.ListThreadsResponse'), fromBinary(schema('threads.ListThreadsResponse'), new Uint8Array()));
-    expect(json).toEqual({ threads: [] });
+    expect(json).toEqual({ threads: [], next_cursor: '', prev_cursor: '', has_more: false });
   });
 });

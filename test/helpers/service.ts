@@ -47,7 +47,7 @@ export async function startService(
   const log = createLogger('silent', 'test');
   const store = await RedisStore.connect({ url: redisUrl, commandTimeoutMs });
   const keys = new KeyRing(TEST_KEYS);
-  const calls = buildCalls(store, { limits, rate, keys }, log);
+  const calls = await buildCalls(store, { limits, rate, keys }, log);
   const grpcLimits = { ...loadConfig({}).grpc, ...opts.grpc };
   const { server, health } = buildServer(calls, log, { maxReceiveBytes: 4 << 20, maxSendBytes: 64 << 20, keys, limits: grpcLimits });
   const port = await bind(server, '127.0.0.1:0', grpcLimits.maxConnections);

@@ -1,0 +1,75 @@
+/**
+ * Cursors (contract 7.2): opaque strings naming a position in one list.
+ *
+ *   base64url( version 1 | type | position (uint64 BE) | mac (10 bytes) )
+ *
+ * `type` says what kind of list (a container's messages, a group's
+ * containers, a container's live feed) and `position` where in it (a
+ * message's seq, a container's order in its group, a feed position). The mac
+ * is HMAC-SHA256 under a secret no caller can read, over the version, type,
+ * position and the list's identity (namespace, kind, container or group): a
+ * cursor from another list, another namespace or another kind of list, or
+ * one changed by a single bit, fails the check and is INVALID_CURSOR. The
+ * position is in the clear (it is no secret; a seq is on every message); what
+ * a caller cannot do is move it to another list.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { AppError } from './errors';
+import type { Kind } from './model';
+
+const VERSION = 1;
+const MAC_BYTES = 10;
+const LENGTH = 1 + 1 + 8 + MAC_BYTES;
+
+/** What kind of list a cursor belongs to. */
+export const CURSOR_TYPE = { messages: 1, containers: 2, feed: 3 } as const;
+export type CursorType = keyof typeof CURSOR_TYPE;
+
+/** The identity of one list: a container's messages or feed (`scope` its id), or a group's containers (`scope` the group). */
+export interface ListId {
+  ns: string;
+  kind: Kind;
+  type: CursorType;
+  scope: string;
+}
+
+export class Cursors {
+  constructor(private readonly secret: Buffer) {
+    if (secret.length < 16) throw new Error('the cursor secret must hold at least 16 bytes');
+  }
+
+  encode(list: ListId, position: number): string {
+    const b = Buffer.alloc(LENGTH);
+    b[0] = VERSION;
+    b[1] = CURSOR_TYPE[list.type];
+    b.writeBigUInt64BE(BigInt(position), 2);
+    this.mac(list, b.subarray(0, 10)).copy(b, 10);
+    return b.toString('base64url');
+  }
+
+  /** The position a cursor names in `list`; INVALID_CURSOR naming `field` for anything else. */
+  decode(list: ListId, cursor: string, field: string): number {
+    const bad = () => new AppError('INVALID_CURSOR', `${field} is not a cursor of this list`, { field });
+    if (cursor.length > 64 || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw bad();
+    const b = Buffer.from(cursor, 'base64url');
+    if (b.length !== LENGTH || b[0] !== VERSION || b[1] !== CURSOR_TYPE[list.type]) throw bad();
+    if (!timingSafeEqual(this.mac(list, b.subarray(0, 10)), b.subarray(10))) throw bad();
+    const position = b.readBigUInt64BE(2);
+    if (position > BigInt(Number.MAX_SAFE_INTEGER)) throw bad();
+    return Number(position);
+  }
+
+  private mac(list: ListId, head: Buffer): Buffer {
+    const h = createHmac('sha256', this.secret);
+    h.update(head);
+    // Each part length-prefixed, so no choice of ids can make two lists' inputs meet.
+    for (const part of [list.ns, list.kind, list.scope]) {
+      const p = Buffer.from(part, 'utf8');
+      const len = Buffer.alloc(4);
+      len.writeUInt32BE(p.length);
+      h.update(len);
+      h.update(p);
+    }
+    return h.digest().subarray(0, MAC_BYTES);
+  }
+}
