@@ -13,6 +13,7 @@
  * Env: BENCH_QUICK=1 (smoke run: 1 run of 1 s), BENCH_SECONDS, BENCH_RUNS,
  * BENCH_WARMUP_SECONDS, BENCH_ONLY (regex over case names, e.g. "gRPC Create"),
  * BENCH_SKIP_MEMORY=1, BENCH_SKIP_DELETE=1, BENCH_DELETE_MESSAGES (1,000,000),
+ * BENCH_CURSOR_MESSAGES (1,000,000: the thread the deep-cursor case pages),
  * BENCH_CPU_PROF=<dir> (service and gateway write V8 CPU profiles there),
  * BENCH_OUT=<dir> (where the table and JSON results go; dist/bench by default),
  * BENCH_ALT_SERVICE=<path to another build's dist/src/main.js>: a second service
@@ -29,6 +30,7 @@ import {
   ThreadsService,
   type CreateMessageRequest,
   type ListMessagesRequest,
+  type ListMessagesResponse,
   type RecentMessagesRequest,
 } from '../test/gen/threads/threads';
 import { foreignCores, mark, processMicros } from './lib/cpu';
@@ -54,9 +56,20 @@ const SECONDS = num('BENCH_SECONDS', QUICK ? 1 : 3);
 const WARMUP = num('BENCH_WARMUP_SECONDS', QUICK ? 0.5 : 1);
 const RUNS = num('BENCH_RUNS', QUICK ? 1 : 3);
 const ONLY = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : undefined;
+/** Whether BENCH_ONLY lets a case run: the regex is matched against "<case> <in flight>". */
+const wanted = (name: string, inFlight: number) => !ONLY || ONLY.test(`${name} ${inFlight}`);
 const MEMORY_MESSAGES = 100_000;
 const BIG = num('BENCH_DELETE_MESSAGES', 1_000_000);
 const DELETE_ROUNDS = QUICK ? 1 : 3;
+/** The thread of the deep-cursor case: a page after a cursor this deep should cost what the first page costs. */
+const CURSOR_MESSAGES = num('BENCH_CURSOR_MESSAGES', 1_000_000);
+/**
+ * The offset of that case's contrast: the deepest the service allows (its MAX_OFFSET, 100,000 by default;
+ * the service inherits the runner's environment, so a MAX_OFFSET set here is its limit too).
+ */
+const DEEP_OFFSET = num('MAX_OFFSET', 100_000);
+const CURSOR_CASE = 'gRPC ListMessages deep cursor';
+const CURSOR_IN_FLIGHT = 64;
 /** A run during which other processes used more CPU than this (in cores) is run again, twice at most. */
 const MAX_FOREIGN = num('BENCH_MAX_FOREIGN_CORES', 0.15);
 const CPU_PROF = process.env.BENCH_CPU_PROF ? resolve(process.env.BENCH_CPU_PROF) : undefined;
@@ -271,8 +284,10 @@ interface Target {
   /**
    * service: what is measured; transport/storage: the gRPC floors; express: bare Express, fixed JSON;
    * json: the in-process JSON floor (Express, one EVALSHA); hop: the hop floor (Express → grpc-js → storage floor).
+   * Deep-cursor case: service is the page after the deep cursor; firstPage the newest page, no cursor;
+   * offset the page at the deepest offset allowed.
    */
-  role: 'service' | 'transport' | 'storage' | 'express' | 'json' | 'hop' | 'alt';
+  role: 'service' | 'transport' | 'storage' | 'express' | 'json' | 'hop' | 'alt' | 'firstPage' | 'offset';
   /** The processes that serve it (keys of Env.procs), whose CPU time is counted per request. */
   procs: string[];
   run(seconds: number): Promise<RunResult>;
@@ -292,6 +307,8 @@ interface Case {
   via: 'gRPC' | 'http' | 'gateway';
   inFlight: number;
   targets: Target[];
+  /** The deep-cursor case: its thread and where its pages are. */
+  deep?: DeepCursor;
 }
 
 interface TargetResult {
@@ -314,6 +331,7 @@ interface CaseResult {
   via: Case['via'];
   inFlight: number;
   targets: TargetResult[];
+  deep?: DeepCursor;
 }
 
 async function buildCases(env: Env, f: Fixture): Promise<Case[]> {
@@ -411,7 +429,6 @@ async function buildCases(env: Env, f: Fixture): Promise<Case[]> {
         { label: 'hop floor (gateway floor): Express → grpc-js → bare storage floor', role: 'hop', procs: ['expressHop', 'bareStorage', 'redis'], run: w(inFlight, env.expressHopPort) },
       ];
     };
-    const wanted = (name: string, inFlight: number) => !ONLY || ONLY.test(`${name} ${inFlight}`);
     for (const inFlight of [1, 64]) {
       const name = `gRPC ${method}`;
       if (wanted(name, inFlight)) cases.push({ name, method, via: 'gRPC', inFlight, targets: await grpcTargets(inFlight) });
@@ -462,6 +479,7 @@ async function runCase(env: Env, c: Case): Promise<CaseResult> {
     method: c.method,
     via: c.via,
     inFlight: c.inFlight,
+    deep: c.deep,
     targets: c.targets.map((t, i) => {
       const rs = runs[i];
       const rps = rs.map((x) => x.rps);
@@ -478,6 +496,111 @@ async function runCase(env: Env, c: Case): Promise<CaseResult> {
         foreign: max(rs.map((x) => x.foreign)),
       };
     }),
+  };
+}
+
+// ---------------------------------------------------------------- deep cursor (keyset paging, contract 7.2)
+
+interface DeepCursor {
+  threadId: string;
+  /** Messages in the thread: seqs 1 … messages. */
+  messages: number;
+  /** The cursor the deep page is read after, as the API answered it. */
+  after: string;
+  /** The seq its page starts and ends at (newest first). */
+  pageSeqs: [number, number];
+  /** Messages newer than that page: its depth from the newest end. */
+  depth: number;
+  /** The offset of the contrast target. */
+  offset: number;
+}
+
+const listRequest = (threadId: string, over: Partial<ListMessagesRequest> = {}): ListMessagesRequest => ({
+  threadId,
+  limit: String(LIST_LIMIT),
+  offset: '0',
+  order: '',
+  after: '',
+  before: '',
+  ...over,
+});
+
+/**
+ * A thread of CURSOR_MESSAGES messages (lib/fill.ts, seqs 1 … N) and a cursor near its oldest end, taken
+ * through the API (cursors are signed: the runner cannot make one), without walking N / 25 pages: the
+ * oldest 2 × 25 messages (order asc, no cursor) answer the cursor of seq 50 as next_cursor, and the page
+ * after it, newest first like the first page, is seqs 49 … 25, with N − 49 messages newer than it. A
+ * cursor names a position for the whole list (not an order), so one taken in asc serves in desc.
+ */
+async function prepareDeepCursor(env: Env, rpc: Rpc): Promise<DeepCursor> {
+  const head = 2 * LIST_LIMIT;
+  if (CURSOR_MESSAGES <= head) throw new Error(`BENCH_CURSOR_MESSAGES must be more than ${head}`);
+  const threadId = await createThread(rpc, `bench cursor ${CURSOR_MESSAGES}`);
+  const t0 = Date.now();
+  await fillThread(env.redis, NS, threadId, CURSOR_MESSAGES, AUTHOR, TEXT);
+  log(`  filled a thread with ${CURSOR_MESSAGES.toLocaleString('en')} messages in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  if ((await env.redis.zcard(threadKeys(NS, threadId).order)) !== CURSOR_MESSAGES) throw new Error('fill: wrong count');
+  const seqs = (r: ListMessagesResponse) => r.messages.map((m) => Number(m.seq));
+  const want = (ok: boolean, what: string, r: ListMessagesResponse) => {
+    if (!ok) throw new Error(`deep cursor: ${what}: ${JSON.stringify({ ...r, messages: seqs(r) }).slice(0, 500)}`);
+  };
+  const oldest = (await rpc.call(threadDef.listMessages, listRequest(threadId, { limit: String(head), order: 'asc' }))).reply;
+  want(oldest.hasMore && oldest.nextCursor !== '' && seqs(oldest).every((x, i) => x === i + 1) && oldest.messages.length === head, `the oldest ${head} (order asc) are not seqs 1 … ${head} with a next_cursor`, oldest);
+  const after = oldest.nextCursor;
+  const page = (await rpc.call(threadDef.listMessages, listRequest(threadId, { after }))).reply;
+  const s = seqs(page);
+  want(
+    page.hasMore && s.length === LIST_LIMIT && s.every((x, i) => x === head - 1 - i),
+    `the page after seq ${head}'s cursor, newest first, is not seqs ${head - 1} … ${head - LIST_LIMIT} with more beyond`,
+    page,
+  );
+  // The fill's AOF growth may have started a rewrite (a fork of a Redis this big): not during the runs.
+  await waitAofQuiet(env.redis);
+  return {
+    threadId,
+    messages: CURSOR_MESSAGES,
+    after,
+    pageSeqs: [s[0], s[s.length - 1]],
+    depth: CURSOR_MESSAGES - s[0],
+    offset: Math.min(DEEP_OFFSET, CURSOR_MESSAGES - LIST_LIMIT),
+  };
+}
+
+/** Three targets on the service's gRPC port, interleaved: the deep page (the case's "service"), the first page, the deepest offset. */
+async function cursorCase(env: Env, d: DeepCursor): Promise<Case> {
+  const def = threadDef.listMessages;
+  const target = async (label: string, role: Target['role'], req: ListMessagesRequest): Promise<Target> => {
+    const p = new Rpc(env.grpcPort, env.token);
+    let minDataBytes: number;
+    try {
+      const { reply, bytes } = await p.call(def, req).catch((e: Error) => {
+        throw new Error(`${label}: ${e.message}`);
+      });
+      checkReply('ListMessages', reply, label);
+      minDataBytes = 5 + Math.floor(bytes * 0.9);
+    } finally {
+      p.close();
+    }
+    const body = grpcFrame(def.requestSerialize(req));
+    return {
+      label,
+      role,
+      procs: ['service', 'redis'],
+      run: (seconds) => h2load({ port: env.grpcPort, path: PATHS.ListMessages.grpc, body, token: env.token, minDataBytes }, { seconds, inFlight: CURSOR_IN_FLIGHT, clients: H2_CLIENTS }),
+    };
+  };
+  const offsetWhy = d.offset === DEEP_OFFSET ? 'MAX_OFFSET, the deepest allowed' : `the thread's deepest full page: only ${d.messages.toLocaleString('en')} messages`;
+  return {
+    name: CURSOR_CASE,
+    method: 'ListMessages',
+    via: 'gRPC',
+    inFlight: CURSOR_IN_FLIGHT,
+    deep: d,
+    targets: [
+      await target(`service: 25 after a cursor ${d.depth.toLocaleString('en')} deep (newest first)`, 'service', listRequest(d.threadId, { after: d.after })),
+      await target('service: the first page (newest 25, no cursor)', 'firstPage', listRequest(d.threadId)),
+      await target(`service: offset ${d.offset.toLocaleString('en')} (${offsetWhy}), newest first`, 'offset', listRequest(d.threadId, { offset: String(d.offset) })),
+    ],
   };
 }
 
@@ -662,6 +785,17 @@ function verdicts(cases: CaseResult[], mem?: MemoryResult, del?: DeleteResult): 
     const p99 = c1.targets.find((t) => t.role === 'service')!.p99;
     out.push({ target: 'gRPC CreateMessage unloaded (1 in flight) p99 < 1 ms', value: `${fmtMs(p99)} ms`, met: p99 < 1 });
   }
+  const dc = find(CURSOR_CASE, CURSOR_IN_FLIGHT);
+  if (dc) {
+    const deep = dc.targets.find((t) => t.role === 'service')!;
+    const first = dc.targets.find((t) => t.role === 'firstPage')!;
+    const r = deep.cpuUs / first.cpuUs;
+    out.push({
+      target: `gRPC ListMessages, 25 after a cursor ${dc.deep!.depth.toLocaleString('en')} deep, ${CURSOR_IN_FLIGHT} in flight: server CPU per call ≤ 1.5 × the first page's`,
+      value: `${deep.cpuUs.toFixed(0)} µs / ${first.cpuUs.toFixed(0)} µs = ${fmtRatio(r)}`,
+      met: r <= 1.5,
+    });
+  }
   if (mem) out.push({ target: 'Redis memory per message ≤ 1.6 × raw JSON', value: `${mem.bytesPerMessage.toFixed(0)} B / ${mem.rawJsonBytes} B = ${mem.ratio.toFixed(2)}`, met: mem.ratio <= 1.6 });
   if (del) out.push({ target: 'DeleteThread of 1,000,000 messages ≤ 2 × of 10', value: `${fmtMs(median(del.bigMs))} ms / ${fmtMs(median(del.smallMs))} ms = ${del.ratio.toFixed(2)}`, met: del.ratio <= 2 });
   return out;
@@ -701,6 +835,19 @@ function report(m: Machine, cases: CaseResult[], mem: MemoryResult | undefined, 
     '',
     'Server CPU µs/req: CPU time of the processes that answer (service + redis; remote gateway + service + redis; the floor and, for the floors that store, redis; the hop floor + the storage floor + redis) per request, from /proc.',
   );
+  const dc = cases.find((c) => c.name === CURSOR_CASE && c.deep);
+  if (dc?.deep) {
+    const d = dc.deep;
+    const offset = dc.targets.find((t) => t.role === 'offset');
+    parts.push(
+      '',
+      `Deep cursor: one thread of ${d.messages.toLocaleString('en')} messages (written in the store's layout, lib/fill.ts). The cursor is the API's own: ` +
+        `the oldest ${2 * LIST_LIMIT} (order asc, no cursor) answer the cursor of seq ${d.pageSeqs[0] + 1} as next_cursor; the page after it, newest first, ` +
+        `is seqs ${d.pageSeqs[0]} … ${d.pageSeqs[1]}, with ${d.depth.toLocaleString('en')} messages newer. Against the first page (newest 25, no cursor) ` +
+        `and offset ${d.offset.toLocaleString('en')}${d.offset === DEEP_OFFSET ? ' (the service\'s MAX_OFFSET, the deepest it allows)' : ' (the thread\'s deepest full page)'}` +
+        `${offset ? `, ${offset.cpuUs.toFixed(0)} µs per call` : ''}. All three newest first, limit 25, on the service's gRPC port, interleaved; CPU is the service's and Redis's.`,
+    );
+  }
   if (mem) {
     parts.push(
       '',
@@ -771,7 +918,7 @@ async function main(): Promise<void> {
 
     const cases = await buildCases(env, fixture);
     const results: CaseResult[] = [];
-    for (const c of cases) {
+    const runLogged = async (c: Case) => {
       log(`${c.name}, ${c.inFlight} in flight`);
       const r = await runCase(env, c);
       results.push(r);
@@ -782,6 +929,17 @@ async function main(): Promise<void> {
             .map((t) => `${t.role} ${fmtRate(t.rps)}/s p50 ${fmtMs(t.p50)} p99 ${fmtMs(t.p99)} ${t.cpuUs.toFixed(0)} µs${t === svc ? '' : ` (${fmtRatio(svc.rps / t.rps)})`}`)
             .join(' | '),
       );
+    };
+    for (const c of cases) await runLogged(c);
+
+    // Last of the load cases, so that its big thread is in Redis during no other case; deleted after it.
+    if (wanted(CURSOR_CASE, CURSOR_IN_FLIGHT)) {
+      log(`${CURSOR_CASE}: a thread of ${CURSOR_MESSAGES.toLocaleString('en')} messages and a cursor at its oldest end`);
+      const d = await prepareDeepCursor(env, rpc);
+      log(`  cursor of seq ${d.pageSeqs[0] + 1}: the page after it, newest first, is seqs ${d.pageSeqs[0]} … ${d.pageSeqs[1]} (${d.depth.toLocaleString('en')} newer)`);
+      await runLogged(await cursorCase(env, d));
+      await rpc.call(threadDef.deleteThread, { id: d.threadId });
+      await waitLazyFree(env.redis);
     }
 
     let del: DeleteResult | undefined;
