@@ -267,3 +267,39 @@ it('property: generated interleavings of appends and page requests match a model
     { numRuns: 60 },
   );
 });
+
+it('property: whatever bytes a cursor holds, it pages its own list or is INVALID_CURSOR; it never reaches another namespace', async () => {
+  const other = clients(s.svc.address, OTHER_TOKEN);
+  try {
+    // The same client-chosen chat id in both namespaces, with different messages.
+    await s.svc.chats.createChat({ userIds: ['pc1', 'pc2'], id: 'prop-chat' });
+    await other.chats.createChat({ userIds: ['pc1', 'pc2'], id: 'prop-chat' });
+    for (let i = 0; i < 5; i++) {
+      await s.svc.chats.sendMessage({ chatId: 'prop-chat', authorId: 'pc1', text: `mine${i}` });
+      await other.chats.sendMessage({ chatId: 'prop-chat', authorId: 'pc1', text: `theirs${i}` });
+    }
+    const mine = await s.svc.chats.listMessages({ chatId: 'prop-chat', limit: '2' });
+    const genuine = [mine.nextCursor, mine.prevCursor, mine.feedCursor];
+    const flip = (c: string, i: number, bit: number) => {
+      const b = Buffer.from(c, 'base64url');
+      b[i % b.length] ^= 1 << bit % 8;
+      return b.toString('base64url');
+    };
+    const cursor = fc.oneof(
+      fc.string({ maxLength: 80 }),
+      fc.uint8Array({ maxLength: 40 }).map((b) => Buffer.from(b).toString('base64url')),
+      fc.tuple(fc.constantFrom(...genuine), fc.nat(), fc.nat({ max: 7 })).map(([c, i, bit]) => flip(c, i, bit)),
+    );
+    await fc.assert(
+      fc.asyncProperty(cursor, fc.constantFrom('after', 'before'), async (c, dir) => {
+        fc.pre(c !== '' && !genuine.includes(c));
+        // Asked in the other namespace: never its messages, never a success with a forged position.
+        const f = await failure(other.chats.listMessages({ chatId: 'prop-chat', [dir]: c }));
+        expect(f).toMatchObject({ code: status.INVALID_ARGUMENT, reason: 'INVALID_CURSOR' });
+      }),
+      { numRuns: 200 },
+    );
+  } finally {
+    other.close();
+  }
+});
