@@ -120,25 +120,24 @@ export class RedisStore implements ContainerStore, RateLimiter {
     return this.guard('listGroup', async () => {
       const g = groupKeys(ns, kind, groupId);
       const c = page.cursor;
-      const [ids, scores, hasMore, followsLast] = outcome(
-        kind,
-        await this.redis.groupPage(g.index, page.order, page.offset, page.limit, c?.dir ?? '', c?.at ?? 0),
-      );
-      // The records live in their containers' own slots: one read each, pipelined.
-      const found = await Promise.all(ids.map((id) => this.getContainer(ns, kind, id)));
-      const stale = ids.filter((_, i) => found[i] === null);
-      // Records are written before their index entry, so a missing record means a
-      // delete stopped halfway: drop the entry now.
-      if (stale.length) await this.redis.zrem(g.index, ...stale);
-      const items: Container[] = [];
-      const positions: number[] = [];
-      found.forEach((x, i) => {
-        if (x) {
-          items.push(x);
-          positions.push(Number(scores[i]));
+      // Twice at most: a page that met stale index entries is read again once they are gone,
+      // so its items, positions and flags all describe live containers.
+      for (let attempt = 0; ; attempt++) {
+        const [ids, scores, hasMore, followsLast] = outcome(
+          kind,
+          await this.redis.groupPage(g.index, page.order, page.offset, page.limit, c?.dir ?? '', c?.at ?? 0),
+        );
+        // The records live in their containers' own slots: one read each, pipelined.
+        const found = await Promise.all(ids.map((id) => this.getContainer(ns, kind, id)));
+        const stale = ids.filter((_, i) => found[i] === null);
+        if (stale.length === 0 || attempt === 1) {
+          const live = found.map((x, i) => [x, Number(scores[i])] as const).filter((p): p is readonly [Container, number] => p[0] !== null);
+          return { items: live.map((p) => p[0]), positions: live.map((p) => p[1]), hasMore: hasMore === 1, followsLast: followsLast === 1 };
         }
-      });
-      return { items, positions, hasMore: hasMore === 1, followsLast: followsLast === 1 };
+        // Records are written before their index entry, so a missing record means a
+        // delete stopped halfway: drop the entries, then read the page again.
+        await this.redis.zrem(g.index, ...stale);
+      }
     });
   }
 

@@ -303,3 +303,40 @@ it('property: whatever bytes a cursor holds, it pages its own list or is INVALID
     other.close();
   }
 });
+
+it('a container cursor keeps its position after deletes: later containers come after it, also once the group was emptied', async () => {
+  const mk = async (topic: string) => (await s.svc.threads.createThread({ groupId: 'pos-group', topic })).thread!.id;
+  const t = [await mk('t0'), await mk('t1'), await mk('t2')];
+  const first = await s.svc.threads.listThreads({ groupId: 'pos-group', limit: '3' });
+  expect(first.threads.map((x) => x.id)).toEqual([t[2], t[1], t[0]]);
+  await s.svc.threads.deleteThread({ id: t[2] });
+  const fresh = await mk('new');
+  // Newest first, before the first page's first item: what was created since.
+  expect((await s.svc.threads.listThreads({ groupId: 'pos-group', before: first.prevCursor })).threads.map((x) => x.id)).toEqual([fresh]);
+  for (const id of [t[0], t[1], fresh]) await s.svc.threads.deleteThread({ id });
+  const later = await mk('later');
+  expect((await s.svc.threads.listThreads({ groupId: 'pos-group', after: first.prevCursor })).threads).toEqual([]);
+  expect((await s.svc.threads.listThreads({ groupId: 'pos-group', before: first.prevCursor })).threads.map((x) => x.id)).toEqual([later]);
+});
+
+it('a walk over a group with stale index entries (an interrupted delete) still visits every container and ends cleanly', async () => {
+  const ids: string[] = [];
+  for (let i = 0; i < 4; i++) ids.push((await s.svc.threads.createThread({ groupId: 'stale-group', topic: `s${i}` })).thread!.id);
+  const raw = s.redis.client();
+  const idx = (await raw.keys('*tg:stale-group}:idx'))[0];
+  const top = Number((await raw.zrange(idx, -1, -1, 'WITHSCORES'))[1]);
+  await raw.zadd(idx, top + 1, 'ghost-a', top + 2, 'ghost-b');
+  const seen: string[] = [];
+  let after = '';
+  for (let pages = 0; pages < 20; pages++) {
+    const r = await s.svc.threads.listThreads({ groupId: 'stale-group', limit: '1', order: 'asc', after });
+    seen.push(...r.threads.map((x) => x.id));
+    if (r.nextCursor === '') {
+      expect(r.hasMore).toBe(false);
+      break;
+    }
+    after = r.nextCursor;
+  }
+  expect(seen).toEqual(ids);
+  expect(await raw.zscore(idx, 'ghost-a')).toBeNull();
+});

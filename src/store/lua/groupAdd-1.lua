@@ -1,8 +1,12 @@
 --[[
   Adds a container to its group's index, after every container already in
-  it: its score is the highest score + 1, so the order is exact even for
-  containers created in the same instant, and the group needs no counter key
-  of its own (the index goes away with the group's last container).
+  it. Its score is Redis's clock in microseconds, or the highest score + 1
+  when the clock has not moved past it: so the order is exact even for
+  containers created in the same instant, a score is never given twice
+  (also after the newest container, or the whole group, is deleted: a cursor
+  names a position that no later container can take), and the group needs
+  no counter key of its own (the index goes away with its last container).
+  Microseconds since 1970 stay below 2^53, exact in a zset score.
 
   KEYS[1]  group index zset (container id -> creation order)
   ARGV[1]  container id
@@ -12,8 +16,10 @@
 if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
   return { 'OK', 0 }
 end
+local t = redis.call('TIME')
+local score = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-local score = 1
-if last[2] then score = tonumber(last[2]) + 1 end
-redis.call('ZADD', KEYS[1], score, ARGV[1])
+if last[2] and tonumber(last[2]) >= score then score = tonumber(last[2]) + 1 end
+-- As a string of digits: Lua would pass a number to Redis as %.14g, cutting 16-digit scores.
+redis.call('ZADD', KEYS[1], string.format('%.0f', score), ARGV[1])
 return { 'OK', 1 }

@@ -16,7 +16,7 @@
 local order, offset, limit = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local ids, scores, hasMore, followsLast
 if ARGV[4] ~= '' then
-  ids, scores, hasMore, followsLast = keysetPage(KEYS[1], order, limit, ARGV[4], tonumber(ARGV[5]))
+  ids, scores, hasMore, followsLast = keysetPage(KEYS[1], order, limit, ARGV[4], ARGV[5])
 else
   local raw
   if order == 'asc' then

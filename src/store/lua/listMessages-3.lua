@@ -31,7 +31,7 @@ local offset = tonumber(ARGV[1])
 local limit = tonumber(ARGV[2])
 local ids, seqs, hasMore, followsLast = {}, {}, false, false
 if ARGV[6] ~= '' then
-  ids, seqs, hasMore, followsLast = keysetPage(KEYS[2], ARGV[3], limit, ARGV[6], tonumber(ARGV[7]))
+  ids, seqs, hasMore, followsLast = keysetPage(KEYS[2], ARGV[3], limit, ARGV[6], ARGV[7])
 else
   local n = redis.call('ZCARD', KEYS[2])
 

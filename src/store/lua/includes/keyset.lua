@@ -7,7 +7,9 @@
     cursorDir  'after': the `limit` members that follow score `at` in that
                order; 'before': the `limit` that precede it, those nearest to
                it, still returned in that order
-    at         the cursor's score (the member there may be gone: a position)
+    at         the cursor's score as a string of digits (the member there may be
+               gone: a position); kept a string, since Lua turns numbers into
+               strings with 14 significant digits
 
   Returns members, scores (in the page's order), hasMore (more members lie
   beyond the page in the direction asked) and followsLast (a member follows
