@@ -22,7 +22,7 @@ import { randomBytes } from 'node:crypto';
 import { chatSetKey, containerKeys, groupKeys, namespaceRateKey, SECRET_KEY } from './keys';
 import { storeOpLatency } from '../metrics/service';
 import { isTimeout, isUnreachable } from './redis-errors';
-import { decodeContainer, decodeMessage, encodeNewMessage, outcome } from './record';
+import { decodeContainer, decodeMessage, encodeNewMessage, META, outcome } from './record';
 import { defineScripts, type ScriptedRedis } from './scripts';
 
 export interface RedisStoreOptions {
@@ -105,14 +105,17 @@ export class RedisStore implements ContainerStore, RateLimiter {
   deleteContainer(ns: string, kind: Kind, id: string): Promise<void> {
     return this.guard('deleteContainer', async () => {
       const k = containerKeys(ns, kind, id);
-      const [group, users] = outcome(kind, await this.redis.deleteContainer(k.meta, k.order, k.bodies));
-      if (group === undefined) return;
-      // Follow-ups in other slots, each idempotent (see the script's header for an interrupted one).
       if (kind === 'chat') {
+        // A chat's user-set mapping goes first, while it still names this chat: a CreateChat
+        // racing the delete then claims a new chat, never the one being deleted (which it would
+        // re-create), and an interrupted delete leaves the chat, not a mapping to nothing.
+        const users = await this.redis.hget(k.meta, META.users);
         if (users) await this.redis.deleteIfEqual(chatSetKey(ns, JSON.parse(users) as string[]), id);
-      } else {
-        await this.redis.zrem(groupKeys(ns, kind, group).index, id);
       }
+      const [group] = outcome(kind, await this.redis.deleteContainer(k.meta, k.order, k.bodies));
+      // Threads and conversations: the group-index entry after the record (a stale entry is
+      // dropped by the next list that meets it).
+      if (group !== undefined && kind !== 'chat') await this.redis.zrem(groupKeys(ns, kind, group).index, id);
     });
   }
 

@@ -151,14 +151,34 @@ describe('DeleteChat', () => {
     expect(await failure(s.svc.chats.deleteChat({ id: '' }))).toMatchObject({ code: status.INVALID_ARGUMENT, reason: 'MISSING_ID' });
   });
 
-  it('interrupted before its follow-up (the user-set key left behind), the next CreateChat of that set gets an empty chat', async () => {
+  it('interrupted after its first step (the mapping gone, the chat not yet): the set gets a new chat, and a retried delete removes the old one', async () => {
     const { chat } = await s.svc.chats.createChat({ userIds: ['int-a', 'int-b'] });
     await s.svc.chats.sendMessage({ chatId: chat!.id, authorId: 'int-a', text: 'old' });
-    // The script's part alone: the chat's own keys go, the mapping (another slot) stays.
+    // The first step alone: the user-set mapping (its own slot) goes, the chat stays.
     const raw = s.redis.client();
-    await raw.del(...(await raw.keys(`*:c:${chat!.id}}*`)));
-    const again = (await s.svc.chats.createChat({ userIds: ['int-a', 'int-b'] })).chat!;
-    expect(again.userIds).toEqual(['int-a', 'int-b']);
+    const before = await raw.keys('pl1:{default:cu:*');
+    const again = await (async () => {
+      for (const key of before) if ((await raw.get(key)) === chat!.id) await raw.del(key);
+      return (await s.svc.chats.createChat({ userIds: ['int-a', 'int-b'] })).chat!;
+    })();
+    expect(again.id).not.toBe(chat!.id);
     expect((await s.svc.chats.listMessages({ chatId: again.id })).messages).toEqual([]);
+    // The caller saw its DeleteChat fail and retries it: the old chat goes, the new one stays.
+    expect(await s.svc.chats.deleteChat({ id: chat!.id })).toEqual({});
+    expect(await raw.keys(`*:c:${chat!.id}}*`)).toEqual([]);
+    expect((await s.svc.chats.createChat({ userIds: ['int-b', 'int-a'] })).chat!.id).toBe(again.id);
+  });
+
+  it('DeleteChat racing CreateChat of the same set: afterwards the set has exactly one chat, and it exists', async () => {
+    for (let round = 0; round < 10; round++) {
+      const users = [`race-${round}-a`, `race-${round}-b`];
+      const { chat } = await s.svc.chats.createChat({ userIds: users });
+      await Promise.all([s.svc.chats.deleteChat({ id: chat!.id }), s.svc.chats.createChat({ userIds: users }), s.svc.chats.createChat({ userIds: users })]);
+      const a = (await s.svc.chats.createChat({ userIds: users })).chat!;
+      const b = (await s.svc.chats.createChat({ userIds: [...users].reverse() })).chat!;
+      expect(b.id).toBe(a.id);
+      // The chat the set maps to is a real one: messages can be sent to it.
+      expect((await s.svc.chats.sendMessage({ chatId: a.id, authorId: users[0], text: 'x' })).message?.seq).toBe('1');
+    }
   });
 });

@@ -1,10 +1,10 @@
 --[[
   Removes a container and all its messages. UNLINK frees large values on
   Redis's background thread, so this takes the same time for 10 messages as
-  for 1,000,000. The caller then removes the id from its group index, or for
-  a chat its user set's mapping (other slots on a cluster): a list that meets
-  an index entry without a record skips and removes it; a mapping left to a
-  deleted chat makes the next CreateChat of that set create it anew, empty.
+  for 1,000,000. For a thread or conversation the caller then removes the id
+  from its group index (another slot on a cluster; a list that meets an index
+  entry without a record skips and removes it). For a chat the caller has
+  removed its user set's mapping before (redis-store.ts says why).
 
   KEYS[1]  meta hash
   KEYS[2]  message order zset
