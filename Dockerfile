@@ -19,8 +19,12 @@ COPY --from=build /app/dist ./dist
 COPY --from=build /app/package.json ./package.json
 RUN mkdir -p /data && chown node:node /data
 USER node
-ENV DATA_DIR=/data HOST=0.0.0.0 GRPC_PORT=50051 HTTP_PORT=8080
+ENV DATA_DIR=/data HOST=0.0.0.0 GRPC_PORT=50051 HTTP_PORT=8080 METRICS_PORT=9464
 VOLUME /data
-EXPOSE 50051 8080
+# gRPC, JSON over HTTP, Prometheus /metrics.
+EXPOSE 50051 8080 9464
+# Healthy while GET /healthz on the HTTP port answers 200 (calls can be served); node is the only tool the image has for it.
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "require('http').get('http://127.0.0.1:'+(process.env.HTTP_PORT||8080)+'/healthz',r=>process.exit(r.statusCode===200?0:1)).on('error',()=>process.exit(1))"]
 # The open-file soft limit raised to the hard one: connection limits are fitted under it.
 CMD ["sh", "-c", "ulimit -n \"$(ulimit -Hn)\" 2>/dev/null; exec node dist/src/main.js"]
