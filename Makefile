@@ -3,15 +3,18 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NPM := npm
 
-.PHONY: help deps redis bench-tools gen build start test test-soak bench docker clean
+.PHONY: help deps redis bench-tools gen build start test test-soak bench docker clean FORCE
 
 help:
-	@echo "make start   install, build, and run the service: gRPC on :50051 and JSON over HTTP on :8080, one process"
-	@echo "make test    install, build, type-check and run every test against a real redis-server"
-	@echo "make gen     regenerate src/gen from proto/ (buf + ts-proto)"
-	@echo "make build   gen + compile to dist/"
+	@echo "make start      install, build (only when sources changed), and run the service: gRPC on :50051,"
+	@echo "                JSON over HTTP on :8080, metrics on :9464, one process; Ctrl-C or SIGTERM to stop"
+	@echo "make test       install, build, type-check and run every test against a real redis-server"
 	@echo "make test-soak  the bounded soak test for SOAK_SECONDS (default 180)"
-	@echo "make bench   run the benchmarks (bench/README.md)"
+	@echo "make bench      run the benchmarks (bench/README.md)"
+	@echo "make gen        regenerate src/gen and test/gen from proto/ (buf + protoc-gen-es + ts-proto)"
+	@echo "make build      gen + compile to dist/, when a source changed since the last build"
+	@echo "make docker     build the image parley (Dockerfile; README, Docker)"
+	@echo "make clean      remove dist, src/gen, test/gen and node_modules"
 
 node_modules/.installed: package.json package-lock.json
 	$(NPM) ci --no-audit --no-fund
@@ -34,9 +37,25 @@ bench-tools:
 gen: deps
 	$(NPM) run --silent gen
 
-build: gen
-	$(NPM) run --silent compile
+# What the build reads. dist/.built is newer than all of them after a build, so `make start` with
+# nothing changed runs neither buf nor tsc. src/gen and test/gen are outputs (a missing one rebuilds).
+BUILD_INPUTS := $(shell find proto src gateway bench scripts -type f -not -path 'src/gen/*' -not -name '*.md') \
+  package.json package-lock.json buf.yaml buf.gen.yaml $(wildcard tsconfig*.json)
+GEN_OUTPUTS_MISSING := $(if $(and $(wildcard src/gen/descriptors.binpb),$(wildcard test/gen)),,FORCE)
 
+dist/.built: $(BUILD_INPUTS) node_modules/.installed $(GEN_OUTPUTS_MISSING)
+	$(NPM) run --silent gen
+	$(NPM) run --silent compile
+	@touch $@
+
+build: dist/.built
+
+FORCE:
+
+# The service in the foreground. `exec` replaces the recipe's shell with node, so node is make's
+# child: SIGTERM or SIGINT to node's pid stops it gracefully and make exits 0. Ctrl-C (SIGINT to the
+# group) and SIGTERM to make's pid also stop it gracefully (make passes SIGTERM on and waits), but
+# make then ends itself by the signal, 130 / 143: GNU make always does (README, Stopping make start).
 start: build redis
 	@# The open-file soft limit raised to the hard one: connection limits are fitted under it (src/fd-budget.ts).
 	ulimit -n "$$(ulimit -Hn)" 2>/dev/null; exec node dist/src/main.js
@@ -56,4 +75,4 @@ docker:
 	docker build -t parley .
 
 clean:
-	rm -rf dist src/gen node_modules
+	rm -rf dist src/gen test/gen node_modules
