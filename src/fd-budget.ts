@@ -2,8 +2,8 @@
  * Connections must never use up the process's file descriptors: at the limit
  * a spawn (the embedded Redis's restart), a log file or Redis's own
  * connection fails. The connection limits are fitted under the soft limit
- * with room to spare; `make start` and the image raise the soft limit to the
- * hard one before starting (Node cannot).
+ * with room to spare (Node raises the soft limit to the hard one at start;
+ * `make start` and the image ask for it too).
  */
 import { readFileSync } from 'node:fs';
 

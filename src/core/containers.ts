@@ -21,9 +21,19 @@ export class Containers {
     private readonly newId: () => string = randomUUID,
   ) {}
 
-  /** A read asking for more than LARGE_READ_ITEMS items takes a slot of its namespace; smaller ones run at once. */
-  private slotted<T>(ns: string, items: number, fn: () => Promise<T>): Promise<T> {
-    return this.reads && items > LARGE_READ_ITEMS ? this.reads.run(ns, fn) : fn();
+  /**
+   * A read that may answer more than LARGE_READ_BYTES (its items × the most
+   * one item may hold under the limits) takes a slot of its namespace;
+   * smaller ones run at once.
+   */
+  private slotted<T>(ns: string, mostBytes: number, fn: () => Promise<T>): Promise<T> {
+    return this.reads && mostBytes > LARGE_READ_BYTES ? this.reads.run(ns, fn) : fn();
+  }
+
+  /** The most bytes `n` messages (or containers) may take in a reply under the limits. */
+  private mostBytes(n: number, what: 'messages' | 'containers'): number {
+    const L = this.limits;
+    return n * ((what === 'messages' ? L.MAX_TEXT_BYTES : L.MAX_TOPIC_BYTES) + 2 * L.MAX_ID_BYTES + 64);
   }
 
   create(ns: string, kind: Kind, groupId: string, topic: string): Promise<Container> {
@@ -46,7 +56,7 @@ export class Containers {
   }
 
   list(ns: string, kind: Kind, groupId: string, page: ContainerPage): Promise<Page<Container>> {
-    return this.slotted(ns, page.limit, () => this.store.listGroup(ns, kind, groupId, page));
+    return this.slotted(ns, this.mostBytes(page.limit, 'containers'), () => this.store.listGroup(ns, kind, groupId, page));
   }
 
   /** `id` empty: the service picks one. Otherwise a repeat returns the stored message unchanged. */
@@ -64,7 +74,7 @@ export class Containers {
   /** A page of one container's messages; over MAX_REPLY_BYTES (counted by the store as it reads) it names `limit`. */
   async messages(ns: string, kind: Kind, containerId: string, q: Omit<MessageQuery, 'budget'>): Promise<MessagePage> {
     try {
-      return await this.slotted(ns, q.limit, () => this.store.listMessages(ns, kind, containerId, { ...q, budget: this.limits.MAX_REPLY_BYTES }));
+      return await this.slotted(ns, this.mostBytes(q.limit, 'messages'), () => this.store.listMessages(ns, kind, containerId, { ...q, budget: this.limits.MAX_REPLY_BYTES }));
     } catch (e) {
       if (e instanceof ReplyTooLarge) throw this.tooLarge('limit');
       throw e;
@@ -78,40 +88,49 @@ export class Containers {
    * MAX_REPLY_BYTES (named by `perField`) is refused before it is all in memory.
    */
   recent(ns: string, kind: Kind, ids: readonly string[], perContainer: number, perField: string): Promise<Message[]> {
-    return this.slotted(ns, ids.length * perContainer, () => this.recentUnslotted(ns, kind, ids, perContainer, perField));
+    return this.slotted(ns, this.mostBytes(ids.length * perContainer, 'messages'), () => this.recentUnslotted(ns, kind, ids, perContainer, perField));
   }
 
+  /**
+   * Containers are read RECENT_BATCH at a time, each with an equal share of
+   * what is left of the budget, so a batch never reads more than the budget
+   * as a whole; a container over its share is read again alone with all that
+   * is left. So no reply is built past MAX_REPLY_BYTES (counted by the store
+   * as it reads), and a refused one is refused without reading much more.
+   */
   private async recentUnslotted(ns: string, kind: Kind, ids: readonly string[], perContainer: number, perField: string): Promise<Message[]> {
     const unique = [...new Set(ids.filter((id) => id !== ''))];
-    const out: Message[] = [];
+    const out: Message[][] = [];
     let bytes = 0;
+    const read = (id: string, budget: number) =>
+      this.store.listMessages(ns, kind, id, { limit: perContainer, offset: 0, order: 'desc', budget }).catch((e: unknown) => {
+        // Absent containers are skipped.
+        if (e instanceof AppError && e.id === 'NOT_FOUND') return null;
+        if (e instanceof ReplyTooLarge) return 'over' as const;
+        throw e;
+      });
     for (let i = 0; i < unique.length; i += RECENT_BATCH) {
-      // Each read stops at what is left of the budget, so none builds a page that will be refused.
-      const budget = this.limits.MAX_REPLY_BYTES - bytes;
-      const lists = await Promise.all(
-        unique.slice(i, i + RECENT_BATCH).map((id) =>
-          this.store.listMessages(ns, kind, id, { limit: perContainer, offset: 0, order: 'desc', budget }).catch((e: unknown) => {
-            // Absent containers are skipped.
-            if (e instanceof AppError && e.id === 'NOT_FOUND') return null;
-            if (e instanceof ReplyTooLarge) throw this.tooLarge(perField);
-            throw e;
-          }).then((p) => p?.items ?? null),
-        ),
-      );
-      for (const l of lists) {
-        if (!l) continue;
-        bytes += replyBytes(l);
-        this.checkReplySize(bytes, perField);
-        out.push(...l);
+      const batch = unique.slice(i, i + RECENT_BATCH);
+      const share = Math.floor((this.limits.MAX_REPLY_BYTES - bytes) / batch.length);
+      const pages = await Promise.all(batch.map((id) => read(id, share)));
+      for (const p of pages) if (p && p !== 'over') bytes += p.bytes;
+      for (let j = 0; j < batch.length; j++) {
+        let p = pages[j];
+        if (p === 'over') {
+          p = await read(batch[j], this.limits.MAX_REPLY_BYTES - bytes);
+          if (p === 'over') throw this.tooLarge(perField);
+          if (p) bytes += p.bytes;
+        }
+        if (p) out[i + j] = p.items;
       }
     }
-    return out;
+    return out.flat();
   }
 
   /** RecentMessages over a group: its newest MAX_RECENT_CONTAINERS containers. */
   async recentInGroup(ns: string, kind: Kind, groupId: string, perContainer: number, perField: string): Promise<Message[]> {
     const page = { limit: this.limits.MAX_RECENT_CONTAINERS, offset: 0, order: 'desc' as const };
-    return this.slotted(ns, this.limits.MAX_RECENT_CONTAINERS * perContainer, async () => {
+    return this.slotted(ns, this.mostBytes(this.limits.MAX_RECENT_CONTAINERS * perContainer, 'messages'), async () => {
       const containers = await this.store.listGroup(ns, kind, groupId, page);
       return this.recentUnslotted(
         ns,
@@ -121,10 +140,6 @@ export class Containers {
         perField,
       );
     });
-  }
-
-  private checkReplySize(bytes: number, field: string): void {
-    if (bytes > this.limits.MAX_REPLY_BYTES) throw this.tooLarge(field);
   }
 
   private tooLarge(field: string): AppError {
@@ -151,18 +166,16 @@ export class Containers {
   }
 }
 
-/** Reads asking for more items than this are large: they take a slot of their namespace (read-slots.ts). */
-export const LARGE_READ_ITEMS = 100;
+/**
+ * Reads that may answer more than this are large: they take a slot of their
+ * namespace (read-slots.ts). With the default limits: a message list of more
+ * than 61 messages, a container list of more than 655 containers.
+ */
+export const LARGE_READ_BYTES = 1024 * 1024;
 
 /** Containers RecentMessages reads at once. */
 const RECENT_BATCH = 16;
 
-/** UTF-8 bytes of the messages' ids, authors and texts: what MAX_REPLY_BYTES counts. */
-function replyBytes(list: readonly Message[]): number {
-  let n = 0;
-  for (const m of list) n += Buffer.byteLength(m.text) + Buffer.byteLength(m.authorId) + Buffer.byteLength(m.id);
-  return n;
-}
 
 /** Sort by Unicode code point, the same in every runtime and locale (unlike localeCompare). */
 export function compareCodePoints(a: string, b: string): number {

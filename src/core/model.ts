@@ -65,6 +65,8 @@ export interface Page<T> {
 export interface MessagePage extends Page<Message> {
   /** The container's last seq when the page was read: its live-feed position. */
   lastSeq: number;
+  /** What the page counted against its budget (ids and stored records). */
+  bytes: number;
 }
 
 export interface MessageQuery {

@@ -1,6 +1,7 @@
 /**
  * Reads that can be expensive (message lists, RecentMessages and container
- * lists asking for more than 100 items) take a slot of their namespace: at most `inFlight` run at once per
+ * lists that may answer more than 1 MiB under the size limits) take a slot of
+ * their namespace: at most `inFlight` run at once per
  * namespace on this instance, `queued` more wait their turn in order, and
  * past that the call is RATE_LIMITED with a short retry delay. So one tenant's
  * flood of large reads queues behind itself, and Redis and this process keep

@@ -50,7 +50,7 @@ export interface EmbeddedOptions {
 
 /**
  * Starts redis-server and keeps it running: if it dies (crash, OOM kill),
- * it is started again on the same port from the same DATA_DIR, so the
+ * it is started again on the same socket from the same DATA_DIR, so the
  * append-only file brings every acknowledged write back and the client
  * reconnects by itself. Meanwhile calls answer UNAVAILABLE.
  */
@@ -76,9 +76,6 @@ export async function startEmbeddedRedis(opts: EmbeddedOptions): Promise<Embedde
     '--save', '',
     '--daemonize', 'no',
     '--loglevel', 'warning',
-    // A safety net under the service's own reply budgets: no client connection of this Redis
-    // may hold more than this of unsent replies (the service's never comes near).
-    '--client-output-buffer-limit', 'normal 256mb 128mb 60',
     '--logfile', join(opts.dataDir, 'redis.log'),
     ...(opts.extraArgs ?? []),
   ];
@@ -98,6 +95,11 @@ export async function startEmbeddedRedis(opts: EmbeddedOptions): Promise<Embedde
     if (stopping) return;
     try {
       child = await launch(opts, args, socket);
+      // A stop that came while this one was starting would otherwise leave it running.
+      if (stopping) {
+        await stopChild(child);
+        return;
+      }
       supervise(child);
       opts.log.warn({ socket, redisPid: child.pid, attempt }, 'embedded redis-server restarted');
     } catch (err) {

@@ -169,7 +169,7 @@ export class RedisStore implements ContainerStore, RateLimiter {
         c?.dir ?? '',
         c?.at ?? 0,
       );
-      const [flat, hasMore, followsLast, lastSeq] = outcome(kind, reply);
+      const [flat, hasMore, followsLast, lastSeq, bytes] = outcome(kind, reply);
       const items: Message[] = [];
       const positions: number[] = [];
       for (let i = 0; i < flat.length; i += 3) {
@@ -177,7 +177,7 @@ export class RedisStore implements ContainerStore, RateLimiter {
         items.push(m);
         positions.push(m.seq);
       }
-      return { items, positions, hasMore: hasMore === 1, followsLast: followsLast === 1, lastSeq };
+      return { items, positions, hasMore: hasMore === 1, followsLast: followsLast === 1, lastSeq, bytes };
     });
   }
 

@@ -58,7 +58,7 @@ export interface ScriptCommands {
     budget: number,
     cursorDir: '' | 'after' | 'before',
     cursorAt: number,
-  ): Promise<[Outcome, string[], number, number, number]>;
+  ): Promise<[Outcome, string[], number, number, number, number]>;
   groupPage(index: string, order: 'asc' | 'desc', offset: number, limit: number, cursorDir: '' | 'after' | 'before', cursorAt: number): Promise<['OK', string[], string[], number, number]>;
   groupAdd(index: string, id: string): Promise<['OK', number]>;
   deleteIfEqual(key: string, expected: string): Promise<number>;

@@ -60,3 +60,23 @@ it('Streams and Chats: the same budget, naming limit_per_conversation and limit'
   expect((await failure(svc.chats.listMessages({ chatId: chat!.id, limit: '11' }))).details).toMatch(/limit$/);
   expect((await svc.chats.listMessages({ chatId: chat!.id, limit: '9' })).messages).toHaveLength(9);
 });
+
+it('a RecentMessages over the budget is refused having read little more than the budget from Redis (not a whole batch of pages)', async () => {
+  const ids: string[] = [];
+  for (let t = 0; t < 16; t++) {
+    const { thread } = await svc.threads.createThread({ groupId: 'wide', topic: `w${t}` });
+    ids.push(thread!.id);
+    for (let i = 0; i < 6; i++) await svc.threads.createMessage({ threadId: thread!.id, authorId: 'a', text });
+  }
+  const raw = redis.client();
+  const sent = async () => Number(/total_net_output_bytes:(\d+)/.exec(await raw.info('stats'))![1]);
+  const before = await sent();
+  const f = await failure(svc.threads.recentMessages({ threadIds: ids, limitPerThread: '6' }));
+  const after = await sent();
+  expect(f.details).toMatch(/limit_per_thread/);
+  // 16 × 6 × ~1 kB would be ~100 kB; within the 10 kB budget and a re-read, far less.
+  expect(after - before).toBeLessThan(3 * 10_000);
+  // Within the budget, the same call with fewer per thread is answered, in the order given.
+  const ok = await svc.threads.recentMessages({ threadIds: ids.slice(0, 3), limitPerThread: '3' });
+  expect(ok.messages.map((m) => m.threadId)).toEqual(ids.slice(0, 3).flatMap((id) => [id, id, id]));
+});

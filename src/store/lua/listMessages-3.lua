@@ -19,7 +19,8 @@
            { id1, seq1, record1, id2, seq2, record2, … } in the chosen order,
            hasMore (1|0: more lie beyond the page in the direction asked),
            followsLast (1|0: a message follows the page's last in the chosen
-           order) and lastSeq (the container's last seq: its feed position).
+           order), lastSeq (the container's last seq: its feed position) and
+           the bytes counted against the budget.
 ]]
 --- @include "includes/keyset"
 
@@ -86,4 +87,4 @@ for c = 1, #ids, CHUNK do
     out[#out + 1] = records[j]
   end
 end
-return { 'OK', out, hasMore and 1 or 0, followsLast and 1 or 0, tonumber(lastSeq) }
+return { 'OK', out, hasMore and 1 or 0, followsLast and 1 or 0, tonumber(lastSeq), bytes }

@@ -116,8 +116,13 @@ function streamHandler(b: BoundOperation, calls: Calls, log: Logger) {
           if (signal.aborted) return;
           if (!call.write(create(b.method.output, event))) {
             await new Promise<void>((done) => {
-              call.once('drain', done);
-              signal.addEventListener('abort', () => done(), { once: true });
+              const finish = () => {
+                call.off('drain', finish);
+                signal.removeEventListener('abort', finish);
+                done();
+              };
+              call.once('drain', finish);
+              signal.addEventListener('abort', finish, { once: true });
             });
           }
         }
