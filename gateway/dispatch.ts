@@ -13,8 +13,8 @@ import { AppError } from '../src/core/errors';
 import type { Logger } from '../src/log';
 import { NEVER, type Calls } from '../src/ops/calls';
 import { asAppError } from '../src/transports/grpc/status';
-import { errorFromStatus, httpError, type HttpError } from './errors';
-import { metadataOf } from './headers';
+import { errorFromStatus, httpError, retryAfter, type HttpError } from './errors';
+import { metadataOf, single as header } from './headers';
 import { requestFromJson } from './json';
 import type { Route } from './routes';
 
@@ -45,17 +45,9 @@ export interface Dispatcher {
   close(): void;
 }
 
-function header(headers: IncomingHttpHeaders, name: string): string | undefined {
-  const v = headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
 /** An AppError as the HTTP answer the error table gives it. */
 export function httpErrorOf(e: AppError): HttpError {
-  const headers: Record<string, string> = {};
-  // RFC 9110 section 10.2.3: Retry-After as a whole number of seconds.
-  if (e.retryAfterMs !== undefined) headers['retry-after'] = String(Math.max(0, Math.ceil(e.retryAfterMs / 1000)));
-  return httpError(e.id, e.detail, headers);
+  return httpError(e.id, e.detail, retryAfter(e.retryAfterMs));
 }
 
 /** The operation table of this process. `serving()` is false while the service starts or drains. */

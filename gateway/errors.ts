@@ -74,6 +74,11 @@ const FALLBACK: Readonly<Record<number, { id: ErrorId; detail: string }>> = {
 
 const INTERNAL = { id: 'INTERNAL', detail: 'Internal error' } as const;
 
+/** The Retry-After header of a delay (RFC 9110 section 10.2.3: a whole number of seconds), or none. */
+export function retryAfter(delayMs: number | undefined): Record<string, string> {
+  return delayMs === undefined ? {} : { 'retry-after': String(Math.max(0, Math.ceil(delayMs / 1000))) };
+}
+
 /** An error answer of an id of the table: its status, the body of the one shape, extra headers. */
 export function httpError(id: ErrorId, detail: string, headers: Record<string, string> = {}): HttpError {
   return answer(httpStatusOf(id), id, detail, headers);
@@ -90,9 +95,7 @@ function answer(status: number, id: string, detail: string, headers: Record<stri
 export function errorFromStatus(err: GrpcFailure): HttpError {
   const status = httpStatusFromCode(err.code);
   const { reason, retryDelayMs } = richDetails(err.metadata);
-  const headers: Record<string, string> = {};
-  // RFC 9110 section 10.2.3: Retry-After as a whole number of seconds.
-  if (retryDelayMs !== undefined) headers['retry-after'] = String(Math.max(0, Math.ceil(retryDelayMs / 1000)));
+  const headers = retryAfter(retryDelayMs);
   if (status === 500) return httpError(INTERNAL.id, INTERNAL.detail, headers);
   const fallback = FALLBACK[err.code] ?? INTERNAL;
   if (reason && isErrorId(reason)) return answer(status, reason, err.details || fallback.detail, headers);

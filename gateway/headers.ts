@@ -23,7 +23,8 @@ export class HeaderError extends Error {
 const GRPC_TIMEOUT = /^(\d{1,8})([HMSmun])$/;
 const UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 1e-3, n: 1e-6 };
 
-function single(headers: IncomingHttpHeaders, name: string): string | undefined {
+/** The first value of a header (Node joins most repeated headers, but not every one). */
+export function single(headers: IncomingHttpHeaders, name: string): string | undefined {
   const v = headers[name];
   return Array.isArray(v) ? v[0] : v;
 }

@@ -167,3 +167,33 @@ function toNineDigits(ts: string): string {
   const m = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?Z$/.exec(ts)!;
   return `${m[1]}.${(m[2] ?? '').padEnd(9, '0')}Z`;
 }
+
+describe('keyset paging over JSON (contract 7.2), alike in both modes', () => {
+  it('walks a thread with after: next_cursor, catches up with before: prev_cursor, and refuses bad cursors by id', async () => {
+    const t = (await stack.gw.post('/threads/Threads/CreateThread', { group_id: 'json-cursors', topic: 'walk' })).body.thread;
+    for (let i = 0; i < 5; i++) await stack.gw.post('/threads/Threads/CreateMessage', { thread_id: t.id, author_id: 'a', text: `m${i}` });
+    const seen: string[] = [];
+    let after = '';
+    for (;;) {
+      const r = await stack.gw.post('/threads/Threads/ListMessages', { thread_id: t.id, limit: 2, order: 'asc', after });
+      expect(r.status).toBe(200);
+      expect(Object.keys(r.body).sort()).toEqual(['feed_cursor', 'has_more', 'messages', 'next_cursor', 'prev_cursor']);
+      seen.push(...r.body.messages.map((m: { seq: string }) => m.seq));
+      if (!r.body.next_cursor) break;
+      after = r.body.next_cursor;
+    }
+    expect(seen).toEqual(['1', '2', '3', '4', '5']);
+
+    const newest = await stack.gw.post('/threads/Threads/ListMessages', { thread_id: t.id, limit: 2 });
+    await stack.gw.post('/threads/Threads/CreateMessage', { thread_id: t.id, author_id: 'a', text: 'late' });
+    const since = await stack.gw.post('/threads/Threads/ListMessages', { threadId: t.id, before: newest.body.prev_cursor });
+    expect(since.body.messages.map((m: { text: string }) => m.text)).toEqual(['late']);
+
+    const bad = await stack.gw.post('/threads/Threads/ListMessages', { thread_id: t.id, after: 'AQEAAAAAAAAAAQ' });
+    expect(bad).toMatchObject({ status: 400, body: { id: 'INVALID_CURSOR' } });
+    expect(bad.body.detail).toContain('after');
+    const both = await stack.gw.post('/threads/Threads/ListMessages', { thread_id: t.id, after: newest.body.next_cursor, before: newest.body.prev_cursor });
+    expect(both).toMatchObject({ status: 400, body: { id: 'INVALID_ARGUMENT' } });
+    expect(both.body.detail).toContain('before');
+  });
+});

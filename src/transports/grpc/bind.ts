@@ -54,7 +54,8 @@ function first(md: Metadata, key: string): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
-function headersOf(md: Metadata): CallerHeaders {
+/** The caller's headers of a call's metadata (`authorization`, `micro-namespace`, `x-request-id`). */
+export function headersOf(md: Metadata): CallerHeaders {
   return { authorization: first(md, 'authorization'), namespace: first(md, 'micro-namespace'), requestId: first(md, 'x-request-id') };
 }
 

@@ -18,6 +18,7 @@ import type { KeyRing } from '../../auth/api-keys';
 import { authenticate } from '../../auth/authenticate';
 import { AppError } from '../../core/errors';
 import type { Logger } from '../../log';
+import { headersOf } from './bind';
 import { toServiceError } from './status';
 
 export interface GrpcLimits {
@@ -68,12 +69,9 @@ export function admission(keys: KeyRing, guarded: readonly string[], requestTime
       start: (next) =>
         next({
           onReceiveMetadata: (metadata, mdNext) => {
-            const first = (k: string) => {
-              const v = metadata.get(k)[0];
-              return typeof v === 'string' ? v : undefined;
-            };
             try {
-              authenticate(keys, first('authorization'), first('micro-namespace'));
+              const h = headersOf(metadata);
+              authenticate(keys, h.authorization, h.namespace);
             } catch (e) {
               // Answered now: the message is never read.
               end(e);
