@@ -18,7 +18,7 @@ import type { Config } from './config';
 import { KeyRing, loadOrCreateDefaultKey, parseApiKeys } from './auth/api-keys';
 import { createLogger, type Logger } from './log';
 import { serveMetrics } from './metrics/serve';
-import { registry } from './metrics/service';
+import { collectProcessMetrics, registry } from './metrics/service';
 import { fitConnections, softFdLimit } from './fd-budget';
 import { buildCalls } from './service';
 import { bind, buildServer, SERVICE_NAMES } from './transports/grpc/server';
@@ -117,6 +117,7 @@ async function start(
     log,
   });
   if (stopRequested()) return;
+  collectProcessMetrics();
   const metrics = await serveMetrics(Registry.merge([registry, gatewayRegistry]), cfg.host, cfg.metricsPort);
   stoppers.push(() => new Promise<void>((done) => metrics.server.close(() => done())));
   log.info({ port: metrics.port }, 'metrics at /metrics');

@@ -8,7 +8,21 @@ import { LATENCY_BUCKETS } from './serve';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export const registry = new Registry();
-collectDefaultMetrics({ register: registry, prefix: 'parley_' });
+
+let collecting = false;
+/**
+ * Adds Node's process metrics to `registry`, once: called by the process that
+ * serves them (main.ts), not on import. prom-client's GC metric registers a
+ * global PerformanceObserver that is never removed, so collecting on import
+ * kept every importer's module graph reachable for good (under jest, each test
+ * file's whole module registry: workers grew by about 10 MB a file, took
+ * longer than jest's 500 ms to exit, and were force-exited with a warning).
+ */
+export function collectProcessMetrics(): void {
+  if (collecting) return;
+  collecting = true;
+  collectDefaultMetrics({ register: registry, prefix: 'parley_' });
+}
 
 
 export const calls = new Counter({
