@@ -27,7 +27,14 @@ let svc: ServiceProcess | undefined;
 const sockets: Socket[] = [];
 afterEach(async () => {
   sockets.splice(0).forEach((s) => s.destroy());
-  if (svc && svc.child.exitCode === null && svc.child.signalCode === null) svc.child.kill('SIGKILL');
+  // Its own process group: a test that fails midway takes its redis-server down with it.
+  if (svc?.child.pid) {
+    try {
+      process.kill(-svc.child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
 });
 
 /** Opens idle TCP connections to `port` until `count` are open or the server stops taking them. */

@@ -24,7 +24,14 @@ const alive = (pid: number) => {
 
 let svc: ServiceProcess | undefined;
 afterEach(() => {
-  if (svc && svc.child.exitCode === null && svc.child.signalCode === null) svc.child.kill('SIGKILL');
+  // The service runs in a process group of its own: a test that fails midway takes its redis-server down with it.
+  if (svc?.child.pid) {
+    try {
+      process.kill(-svc.child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
 });
 
 const start = () =>
