@@ -1,6 +1,6 @@
 /**
  * Where the HTTP transport sends a call. Two ways that answer alike
- * (contract section 4): in the service's own process, straight into the
+ * (README, "Architecture"): in the service's own process, straight into the
  * operation table (`inProcess`: JSON is mapped once into the operation's
  * request message, the reply once into JSON), or to one or more service
  * instances over gRPC (`remote`, GRPC_TARGET), for deployments that put HTTP

@@ -1,7 +1,7 @@
 /**
  * proto3 JSON both ways, with @bufbuild/protobuf and the real descriptors
  * (ts-proto's own JSON functions cannot accept both name styles, write empty
- * lists, or reject bad values: ../shared/TOOLCHAIN.md).
+ * lists, or reject bad values).
  *
  * In: snake_case and lowerCamelCase names, int64 as a number or a string,
  * Timestamp as RFC 3339, wrappers as plain values, `null` as "unset". Fields

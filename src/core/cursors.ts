@@ -1,5 +1,5 @@
 /**
- * Cursors (contract 7.2): opaque strings naming a position in one list.
+ * Cursors (README, "Paging with cursors"): opaque strings naming a position in one list.
  *
  *   base64url( version 1 | type | position (uint64 BE) | mac (10 bytes) )
  *

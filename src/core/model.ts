@@ -45,7 +45,7 @@ export interface NewMessage {
   text: string;
 }
 
-/** A keyset position to page from (contract 7.2): after or before the item at `at` (a seq, or an order score). */
+/** A keyset position to page from (README, "Paging with cursors"): after or before the item at `at` (a seq, or an order score). */
 export interface KeysetCursor {
   dir: 'after' | 'before';
   at: number;

@@ -1,5 +1,5 @@
 /**
- * Rate limits (contract section 7): a token bucket per namespace for every
+ * Rate limits (README, "Rate limits"): a token bucket per namespace for every
  * call, and one per container for message writes. Both are off by default
  * (rate 0): an internal service is usually limited at its edge.
  */

@@ -2,7 +2,7 @@
  * Request checks shared by the three APIs. The adapters name the wire fields
  * (thread_id, conversation_id…) and their MISSING_* ids; these functions apply
  * the rules in a fixed order: every required field first (in the order given,
- * as the contract lists them), then shapes and sizes. The first failure is
+ * as the README's error table lists them), then shapes and sizes. The first failure is
  * thrown as an AppError whose detail names the field.
  */
 import { AppError, type ErrorId } from './errors';

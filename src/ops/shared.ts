@@ -1,6 +1,6 @@
 /**
  * The operations the three APIs share, each written once over an API
- * description (`./apis.ts`): what a request must hold, in the contract's
+ * description (`./apis.ts`): what a request must hold, in the README's
  * order (required fields first, then sizes and shapes), then one call to the
  * core, then the reply in the API's own names and time type.
  */
@@ -24,7 +24,7 @@ interface KeysetFields {
 }
 
 /**
- * The keyset cursor of a list request (contract 7.2), checked: at most one of
+ * The keyset cursor of a list request (README, "Paging with cursors"), checked: at most one of
  * `after` and `before`, not with a non-zero offset nor with Streams'
  * sent_before, and a cursor of exactly this list.
  */

@@ -1,5 +1,5 @@
 /**
- * Keyset paging (contract 7.2) over gRPC: walks in both orders while other
+ * Keyset paging (README "Paging with cursors") over gRPC: walks in both orders while other
  * callers write, catching up with `before`, empty pages, cursors bound to their
  * list and namespace, the bad-input rules, and a property test of generated
  * interleavings of writes and page requests against a model.

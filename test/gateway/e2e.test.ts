@@ -168,7 +168,7 @@ function toNineDigits(ts: string): string {
   return `${m[1]}.${(m[2] ?? '').padEnd(9, '0')}Z`;
 }
 
-describe('keyset paging over JSON (contract 7.2), alike in both modes', () => {
+describe('keyset paging over JSON, alike in both modes', () => {
   it('walks a thread with after: next_cursor, catches up with before: prev_cursor, and refuses bad cursors by id', async () => {
     const t = (await stack.gw.post('/threads/Threads/CreateThread', { group_id: 'json-cursors', topic: 'walk' })).body.thread;
     for (let i = 0; i < 5; i++) await stack.gw.post('/threads/Threads/CreateMessage', { thread_id: t.id, author_id: 'a', text: `m${i}` });

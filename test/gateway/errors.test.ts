@@ -59,7 +59,7 @@ describe('errorFromStatus: gRPC status + ErrorInfo reason → HTTP status and bo
     }
   });
 
-  it('maps exactly the codes of CONTRACT.md section 3', () => {
+  it('maps exactly the codes of the error table', () => {
     const table = Object.fromEntries(Object.entries(status).filter(([, v]) => typeof v === 'number').map(([k, v]) => [k, httpStatusFromCode(v as number)]));
     expect(table).toEqual({
       OK: 500, CANCELLED: 500, UNKNOWN: 500, INVALID_ARGUMENT: 400, DEADLINE_EXCEEDED: 504, NOT_FOUND: 404,

@@ -1,6 +1,6 @@
 /**
  * What keeps one gRPC caller from spending the service's memory and
- * connections for everyone (contract section 3):
+ * connections for everyone (README, "Hardening"):
  *
  * - `admission`: a server interceptor that authenticates a call on its
  *   metadata, before any byte of its message is read (grpc-js keeps the
