@@ -16,7 +16,8 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import type { FileRegistry } from '@bufbuild/protobuf';
 import type { Logger } from '../src/log';
 import type { Dispatcher } from './dispatch';
-import { httpError, writeError, type HttpError } from './errors';
+import { httpError, isHttpError, writeError, type HttpError } from './errors';
+import { queryToJson, writeSse } from './sse';
 import { forwardedHeaders, HeaderError, REQUEST_ID_HEADER, requestIdOf, timeoutMsOf } from './headers';
 import { MAX_JSON_DEPTH, tooDeep } from './depth';
 import { responseToJson } from './json';
@@ -36,6 +37,8 @@ export interface GatewayOptions {
   log: Logger;
   /** The descriptors; by default the ones `npm run gen` wrote. */
   registry?: FileRegistry;
+  /** SSE streams: a comment line this often (FEED_HEARTBEAT_MS). */
+  heartbeatMs?: number;
 }
 
 export interface Gateway {
@@ -60,6 +63,8 @@ export function createGateway(opts: GatewayOptions): Gateway {
 
   let inFlight = 0;
   let draining = false;
+  /** Open SSE streams: a drain ends them (their callers resume elsewhere) instead of waiting. */
+  const streams = new Set<AbortController>();
   let idle: (() => void)[] = [];
 
   const app = express();
@@ -119,8 +124,9 @@ export function createGateway(opts: GatewayOptions): Gateway {
       writeError(res, httpError('NOT_FOUND', `Unknown path ${truncate(req.path, 200)}: routes are POST /{package}/{Service}/{Method}`));
       return;
     }
-    if (req.method !== 'POST') {
-      writeError(res, httpError('METHOD_NOT_ALLOWED', `Method ${req.method} is not allowed on ${route.httpPath}; use POST`, { allow: 'POST' }));
+    if (req.method !== 'POST' && !(route.stream && req.method === 'GET')) {
+      const allow = route.stream ? 'GET, POST' : 'POST';
+      writeError(res, httpError('METHOD_NOT_ALLOWED', `Method ${req.method} is not allowed on ${route.httpPath}; use ${allow}`, { allow }));
       return;
     }
     res.locals.route = route;
@@ -171,6 +177,21 @@ export function createGateway(opts: GatewayOptions): Gateway {
     const route = res.locals.route as Route;
     const requestId = res.locals.reqId as string;
     const timeoutMs = res.locals.timeoutMs as number;
+    if (route.stream) {
+      const ac = new AbortController();
+      streams.add(ac);
+      res.on('close', () => ac.abort());
+      try {
+        const body = req.method === 'GET' ? queryToJson(route.input, req.query as Record<string, unknown>) : req.body;
+        const items = dispatcher.stream({ route, body, headers: req.headers, requestId, signal: ac.signal });
+        await writeSse(res, items, { heartbeatMs: opts.heartbeatMs ?? 15_000, signal: ac.signal, answerFor: (e) => dispatcher.answerFor(e) });
+      } catch (e) {
+        writeError(res, isHttpError(e) ? e : dispatcher.answerFor(e));
+      } finally {
+        streams.delete(ac);
+      }
+      return;
+    }
     try {
       const response = await dispatcher.unary({ route, body: req.body, headers: req.headers, requestId, timeoutMs, res });
       const body = JSON.stringify(responseToJson(route.output, response));
@@ -199,6 +220,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
     inFlight: () => inFlight,
     drain() {
       draining = true;
+      for (const ac of streams) ac.abort();
       return inFlight === 0 ? Promise.resolve() : new Promise((done) => idle.push(done));
     },
     close: () => dispatcher.close(),

@@ -7,7 +7,7 @@
  * at the edge.
  */
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
-import { fromBinary, toBinary, type Message } from '@bufbuild/protobuf';
+import { create, fromBinary, toBinary, type DescMessage, type Message } from '@bufbuild/protobuf';
 import { Client, connectivityState, credentials, type ServiceError } from '@grpc/grpc-js';
 import { AppError } from '../src/core/errors';
 import type { Logger } from '../src/log';
@@ -15,8 +15,11 @@ import { NEVER, type Calls } from '../src/ops/calls';
 import { asAppError } from '../src/transports/grpc/status';
 import { errorFromStatus, httpError, retryAfter, type HttpError } from './errors';
 import { metadataOf, single as header } from './headers';
-import { requestFromJson } from './json';
+import { requestFromJson, responseToJson } from './json';
 import type { Route } from './routes';
+import type { SseItem } from './sse';
+import type { Reply } from '../src/ops/operation';
+import { RESUME_ID_METADATA } from '../src/transports/grpc/bind';
 
 export interface UnaryCall {
   route: Route;
@@ -29,6 +32,15 @@ export interface UnaryCall {
   res: ServerResponse;
 }
 
+/** A server-streaming call (served as SSE): ends when the caller leaves (`signal`). */
+export interface StreamCall {
+  route: Route;
+  body: unknown;
+  headers: IncomingHttpHeaders;
+  requestId: string;
+  signal: AbortSignal;
+}
+
 export interface Dispatcher {
   /**
    * Checks the caller from its headers alone, before the body is read: the
@@ -39,6 +51,8 @@ export interface Dispatcher {
   admit(headers: IncomingHttpHeaders): HttpError | undefined;
   /** The reply message, or throws; `answerFor` turns what it threw into the HTTP answer. */
   unary(call: UnaryCall): Promise<Message>;
+  /** The items of a server stream as SSE frames; failures are thrown from the iterator, for `answerFor`. */
+  stream(call: StreamCall): AsyncIterator<SseItem>;
   answerFor(err: unknown): HttpError;
   /** For /healthz: whether calls can be served now (waiting up to `waitMs`). */
   ready(waitMs: number): Promise<boolean>;
@@ -72,6 +86,22 @@ export function inProcess(calls: Calls, log: Logger, serving: () => boolean = ()
         // A unary operation runs to its end whoever waits for it (a write applies or not as a whole).
         { signal: NEVER, deadlineMs: c.timeoutMs },
       );
+    },
+    stream(c) {
+      const b = calls.table.get(c.route.grpcPath)!;
+      const output = b.method.output;
+      const items = calls.stream(
+        b,
+        () => requestFromJson(b.method.input, c.body),
+        { authorization: header(c.headers, 'authorization'), namespace: header(c.headers, 'micro-namespace'), requestId: c.requestId },
+        'http',
+        { signal: c.signal, resumeId: header(c.headers, 'last-event-id') },
+      );
+      return (async function* () {
+        for await (const item of items) {
+          yield { event: String(item.reply.type), id: item.resumeId?.(), data: sharedJson(output, item.reply) };
+        }
+      })();
     },
     answerFor: (err) => httpErrorOf(asAppError(err, log)),
     ready: async () => serving(),
@@ -122,6 +152,34 @@ export function remote(opts: RemoteOptions, log: Logger): Dispatcher & { client:
         });
       });
     },
+    stream(c) {
+      const { route } = c;
+      const metadata = metadataOf(c.headers, c.requestId);
+      metadata.set(RESUME_ID_METADATA, '1');
+      return (async function* () {
+        const request = requestFromJson(route.input, c.body);
+        const call = client.makeServerStreamRequest<Message, Message & { type: string; resumeId: string }>(
+          route.grpcPath,
+          (m) => Buffer.from(toBinary(route.input, m as never)),
+          (b) => fromBinary(route.output, b) as never,
+          request,
+          metadata,
+          {},
+        );
+        const cancel = () => call.cancel();
+        c.signal.addEventListener('abort', cancel, { once: true });
+        try {
+          for await (const m of call as AsyncIterable<Message & { type: string; resumeId: string }>) {
+            const id = m.resumeId || undefined;
+            m.resumeId = '';
+            yield { event: m.type, id, data: eventJson(route.output, m) };
+          }
+        } finally {
+          c.signal.removeEventListener('abort', cancel);
+          call.cancel();
+        }
+      })();
+    },
     answerFor(err) {
       if (err instanceof AppError) return httpErrorOf(err);
       const e = err as ServiceError;
@@ -147,4 +205,19 @@ function channelReady(client: Client, waitMs: number): Promise<boolean> {
     };
     check();
   });
+}
+
+/** An event as its SSE data: proto3 JSON, without resume_id (that is the frame's `id:`). */
+function eventJson(output: DescMessage, m: Message): string {
+  const json = responseToJson(output, m);
+  delete json.resume_id;
+  return JSON.stringify(json);
+}
+
+/** Replies shared by many subscribers (src/ops/subscribe.ts) are turned into JSON once. */
+const jsonOfReply = new WeakMap<Reply, string>();
+function sharedJson(output: DescMessage, reply: Reply): string {
+  let s = jsonOfReply.get(reply);
+  if (s === undefined) jsonOfReply.set(reply, (s = eventJson(output, create(output, reply))));
+  return s;
 }

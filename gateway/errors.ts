@@ -104,6 +104,10 @@ export function errorFromStatus(err: GrpcFailure): HttpError {
   return answer(status, fallback.id, detail, headers);
 }
 
+export function isHttpError(e: unknown): e is HttpError {
+  return typeof e === 'object' && e !== null && 'status' in e && 'body' in e && 'headers' in e;
+}
+
 /** The one writer: status, headers, the JSON body. */
 export function writeError(res: Response, e: HttpError): void {
   if (res.headersSent) {

@@ -8,7 +8,7 @@ import { Metadata } from '@grpc/grpc-js';
 import { MAX_DEADLINE_MS } from './settings';
 
 /** Forwarded as gRPC metadata of the same name when present (the service authenticates with them). */
-export const FORWARDED_HEADERS = ['authorization', 'micro-namespace'] as const;
+export const FORWARDED_HEADERS = ['authorization', 'micro-namespace', 'last-event-id'] as const;
 export const REQUEST_ID_HEADER = 'x-request-id';
 
 /** A header value the gateway refuses, with the header named. */

@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   const log = createLogger(s.logLevel, 'parley-gateway');
   collectDefaultMetrics({ register: gatewayRegistry, prefix: 'parley_gateway_' });
   const dispatcher = remote({ grpcTarget: s.grpcTarget, maxResponseBytes: s.maxResponseBytes }, log);
-  const gw = createGateway({ dispatcher, bodyLimitBytes: s.bodyLimitBytes, deadlineMs: s.deadlineMs, log });
+  const gw = createGateway({ dispatcher, bodyLimitBytes: s.bodyLimitBytes, deadlineMs: s.deadlineMs, heartbeatMs: s.config.http.feedHeartbeatMs, log });
   // Start connecting now, so the first request does not pay for it.
   dispatcher.client.getChannel().getConnectivityState(true);
 

@@ -18,6 +18,8 @@ export interface HttpLimits {
   requestTimeoutMs: number;
   /** An idle keep-alive connection is closed after this long. */
   keepAliveTimeoutMs: number;
+  /** SSE: a comment line this often on every open stream. */
+  feedHeartbeatMs: number;
 }
 
 const port = (dflt: number) => z.coerce.number().int().min(0).max(65535).default(dflt);
@@ -76,6 +78,11 @@ const schema = z.object({
   MAX_RECENT_PER_CONTAINER: positive(defaultLimits.MAX_RECENT_PER_CONTAINER),
   MAX_RECENT_CONTAINERS: positive(defaultLimits.MAX_RECENT_CONTAINERS),
   MAX_REPLY_BYTES: positive(defaultLimits.MAX_REPLY_BYTES),
+  FEED_RETENTION_EVENTS: positive(defaultLimits.FEED_RETENTION_EVENTS),
+  FEED_MAX_BUFFERED_EVENTS: positive(defaultLimits.FEED_MAX_BUFFERED_EVENTS),
+  FEED_MAX_USER_CHATS: positive(defaultLimits.FEED_MAX_USER_CHATS),
+  /** A comment line on every open SSE stream this often, so proxies keep it open. */
+  FEED_HEARTBEAT_MS: positive(15_000),
   NAMESPACE_READS_IN_FLIGHT: positive(DEFAULT_READ_SLOTS.inFlight),
   NAMESPACE_READS_QUEUED: z.coerce.number().int().min(0).default(DEFAULT_READ_SLOTS.queued),
 });
@@ -152,6 +159,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
       requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
       keepAliveTimeoutMs: e.HTTP_KEEPALIVE_TIMEOUT_MS,
+      feedHeartbeatMs: e.FEED_HEARTBEAT_MS,
     }),
     reads: Object.freeze({ inFlight: e.NAMESPACE_READS_IN_FLIGHT, queued: e.NAMESPACE_READS_QUEUED }),
     rate: Object.freeze({
@@ -170,6 +178,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       MAX_RECENT_PER_CONTAINER: e.MAX_RECENT_PER_CONTAINER,
       MAX_RECENT_CONTAINERS: e.MAX_RECENT_CONTAINERS,
       MAX_REPLY_BYTES: e.MAX_REPLY_BYTES,
+      FEED_RETENTION_EVENTS: e.FEED_RETENTION_EVENTS,
+      FEED_MAX_BUFFERED_EVENTS: e.FEED_MAX_BUFFERED_EVENTS,
+      FEED_MAX_USER_CHATS: e.FEED_MAX_USER_CHATS,
     }),
   });
 }

@@ -24,9 +24,12 @@ import { buildCalls } from './service';
 import { bind, buildServer, SERVICE_NAMES } from './transports/grpc/server';
 import { startEmbeddedRedis, type EmbeddedRedis } from './store/embedded';
 import { RedisStore } from './store/redis-store';
+import { RedisWake } from './store/redis-wake';
 
 /** Set once an embedded Redis runs: stops its restarts. */
 let haltEmbedded: () => void = () => undefined;
+/** Set once the operations exist: ends open server streams (they are not drained like unary calls). */
+let endStreams: () => void = () => undefined;
 
 async function main(): Promise<void> {
   const http = loadGatewaySettings();
@@ -50,6 +53,8 @@ async function main(): Promise<void> {
     // From the signal on, a redis-server that dies (a group SIGINT reaches it too) is not restarted:
     // a restart now would outlive the service.
     haltEmbedded();
+    // Live-feed streams end at once with UNAVAILABLE, so their callers resume on another instance.
+    endStreams();
     stopping ??= (async () => {
       log.info({ signal }, 'draining');
       await startup.catch(() => undefined);
@@ -95,9 +100,13 @@ async function start(
     socket: embedded?.socket,
     clusterNodes: cfg.redisClusterNodes,
     commandTimeoutMs: cfg.redisCommandTimeoutMs,
+    feedRetention: cfg.limits.FEED_RETENTION_EVENTS,
   });
   stoppers.push(() => store.close());
-  const calls = await buildCalls(store, { limits: cfg.limits, rate: cfg.rate, reads: cfg.reads, keys, cursorSecret: cfg.cursorSecret }, log);
+  const wake = await RedisWake.connect(store.options);
+  stoppers.push(() => wake.close());
+  const calls = await buildCalls(store, { limits: cfg.limits, rate: cfg.rate, reads: cfg.reads, keys, cursorSecret: cfg.cursorSecret, wake }, log);
+  endStreams = () => calls.endStreams();
   const fds = softFdLimit();
   const conns = fitConnections(cfg.grpc.maxConnections, cfg.http.maxConnections, fds);
   if (conns.lowered) {
@@ -114,6 +123,7 @@ async function start(
     dispatcher: inProcess(calls, log, () => serving),
     bodyLimitBytes: httpSettings.bodyLimitBytes,
     deadlineMs: httpSettings.deadlineMs,
+    heartbeatMs: cfg.http.feedHeartbeatMs,
     log,
   });
   if (stopRequested()) return;

@@ -12,14 +12,24 @@
  * one changed by a single bit, fails the check and is INVALID_CURSOR. The
  * position is in the clear (it is no secret; a seq is on every message); what
  * a caller cannot do is move it to another list.
+ *
+ * Feed cursors end with a hint of their container (6 bytes of its id's
+ * SHA-256): Subscribe takes a list of cursors without saying whose each is,
+ * and finds each one's container by its hint, then checks the mac.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { AppError } from './errors';
 import type { Kind } from './model';
 
 const VERSION = 1;
 const MAC_BYTES = 10;
+const HINT_BYTES = 6;
 const LENGTH = 1 + 1 + 8 + MAC_BYTES;
+
+/** The hint a feed cursor carries for the container `scope`. */
+export function scopeHint(scope: string): string {
+  return createHash('sha256').update(scope, 'utf8').digest().subarray(0, HINT_BYTES).toString('hex');
+}
 
 /** What kind of list a cursor belongs to. */
 export const CURSOR_TYPE = { messages: 1, containers: 2, feed: 3 } as const;
@@ -39,7 +49,9 @@ export class Cursors {
   }
 
   encode(list: ListId, position: number): string {
-    const b = Buffer.alloc(LENGTH);
+    const feed = list.type === 'feed';
+    const b = Buffer.alloc(LENGTH + (feed ? HINT_BYTES : 0));
+    if (feed) Buffer.from(scopeHint(list.scope), 'hex').copy(b, LENGTH);
     b[0] = VERSION;
     b[1] = CURSOR_TYPE[list.type];
     b.writeBigUInt64BE(BigInt(position), 2);
@@ -52,11 +64,25 @@ export class Cursors {
     const bad = () => new AppError('INVALID_CURSOR', `${field} is not a cursor of this list`, { field });
     if (cursor.length > 64 || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw bad();
     const b = Buffer.from(cursor, 'base64url');
-    if (b.length !== LENGTH || b[0] !== VERSION || b[1] !== CURSOR_TYPE[list.type]) throw bad();
-    if (!timingSafeEqual(this.mac(list, b.subarray(0, 10)), b.subarray(10))) throw bad();
+    const length = LENGTH + (list.type === 'feed' ? HINT_BYTES : 0);
+    if (b.length !== length || b[0] !== VERSION || b[1] !== CURSOR_TYPE[list.type]) throw bad();
+    if (!timingSafeEqual(this.mac(list, b.subarray(0, 10)), b.subarray(10, LENGTH))) throw bad();
     const position = b.readBigUInt64BE(2);
     if (position > BigInt(Number.MAX_SAFE_INTEGER)) throw bad();
     return Number(position);
+  }
+
+  /** The container hint of a string shaped like a feed cursor (checked by `decode` later), else undefined. */
+  feedHint(cursor: string): string | undefined {
+    if (cursor.length > 64 || !/^[A-Za-z0-9_-]+$/.test(cursor)) return undefined;
+    const b = Buffer.from(cursor, 'base64url');
+    if (b.length !== LENGTH + HINT_BYTES || b[1] !== CURSOR_TYPE.feed) return undefined;
+    return b.subarray(LENGTH).toString('hex');
+  }
+
+  /** A MAC over `data` for the list `list` (the live feed's resume ids). */
+  sign(list: Omit<ListId, 'type'>, data: Buffer): Buffer {
+    return this.mac({ ...list, type: 'feed' }, data);
   }
 
   private mac(list: ListId, head: Buffer): Buffer {

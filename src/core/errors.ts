@@ -54,6 +54,8 @@ const table = {
   UNAUTHORIZED: ['UNAUTHENTICATED', 401, 'Unauthorized'],
   FORBIDDEN: ['PERMISSION_DENIED', 403, 'Forbidden'],
   RATE_LIMITED: ['RESOURCE_EXHAUSTED', 429, 'Rate limit exceeded'],
+  /** A live-feed subscriber that left FEED_MAX_BUFFERED_EVENTS unread: resume from the last cursor. */
+  SLOW_CONSUMER: ['RESOURCE_EXHAUSTED', 429, 'Too many events waiting for this subscriber; resume from the last cursor'],
   /** A gRPC RESOURCE_EXHAUSTED that did not come from this service (e.g. a message over a size limit). */
   RESOURCE_EXHAUSTED: ['RESOURCE_EXHAUSTED', 429, 'Resource exhausted'],
   UNAVAILABLE: ['UNAVAILABLE', 503, 'The store is unavailable, try again'],

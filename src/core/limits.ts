@@ -27,6 +27,12 @@ export interface Limits {
    * reply may carry and than one caller should cost Redis and the process.
    */
   MAX_REPLY_BYTES: number;
+  /** Events kept per container feed: a Subscribe cursor further behind gets `resync_required`. */
+  FEED_RETENTION_EVENTS: number;
+  /** Live events waiting for one subscriber before it is ended with SLOW_CONSUMER. */
+  FEED_MAX_BUFFERED_EVENTS: number;
+  /** Chats one Chats.Subscribe by user_id follows (the user's newest). */
+  FEED_MAX_USER_CHATS: number;
 }
 
 export const DEFAULT_PAGE_SIZE = 25;
@@ -44,4 +50,7 @@ export const defaultLimits: Readonly<Limits> = Object.freeze({
   MAX_RECENT_PER_CONTAINER: 100,
   MAX_RECENT_CONTAINERS: 100,
   MAX_REPLY_BYTES: 4 * 1024 * 1024,
+  FEED_RETENTION_EVENTS: 10_000,
+  FEED_MAX_BUFFERED_EVENTS: 1000,
+  FEED_MAX_USER_CHATS: 500,
 });

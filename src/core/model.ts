@@ -63,8 +63,8 @@ export interface Page<T> {
 }
 
 export interface MessagePage extends Page<Message> {
-  /** The container's last seq when the page was read: its live-feed position. */
-  lastSeq: number;
+  /** The container's live-feed position when the page was read (same step). */
+  feedPosition: number;
   /** What the page counted against its budget (ids and stored records). */
   bytes: number;
 }
@@ -116,6 +116,53 @@ export interface ContainerStore {
    * `id` when the set has none.
    */
   chatForUsers(ns: string, userIds: readonly string[], id: string): Promise<Container>;
+  close(): Promise<void>;
+}
+
+/** What a feed event says happened to its message (README, "The live feed"). */
+export type ChangeType = 'created' | 'updated' | 'deleted' | 'restored' | 'purged';
+
+/** One accepted change in a container's feed. */
+export interface FeedEntry {
+  /** Its place in the container's feed: 1, 2, 3… */
+  position: number;
+  type: ChangeType;
+  /** The message as it is now (null when it is no longer stored). */
+  message: Message | null;
+  /** When the change was accepted, Unix ms (delivery lag is measured from it). */
+  acceptedMs: number;
+}
+
+export interface FeedRead {
+  /** The container's newest feed position. */
+  last: number;
+  /** The events after the asked position are no longer all kept: the reader must start again from `last`. */
+  resync: boolean;
+  entries: FeedEntry[];
+}
+
+/** What the live feed needs from storage (store/redis-store.ts, store/redis-wake.ts). */
+export interface FeedStore {
+  /** Up to `count` events after `after`; NOT_FOUND when the container is absent. */
+  readFeed(ns: string, kind: Kind, id: string, after: number, count: number): Promise<FeedRead>;
+  /** A user's chats, newest first, at most `max`. */
+  userChats(ns: string, userId: string, max: number): Promise<string[]>;
+}
+
+/** A channel of wake-ups: a container's feed moved, or a user has a new chat. */
+export type WakeTopic = { ns: string; kind: Kind; id: string } | { ns: string; userId: string };
+
+/**
+ * Wake-ups from every instance (Redis sharded pub/sub). A wake-up says only
+ * "look again" (the feed is the truth), so one lost while disconnected is
+ * repaired by `onReset`, which reports the connection came back or went away.
+ */
+export interface WakeSource {
+  /** Resolves once wake-ups of `topic` are being received. */
+  watch(topic: WakeTopic, onWake: (payload: string) => void): Promise<void>;
+  unwatch(topic: WakeTopic): void;
+  /** `up`: wake-ups flow again (some may have been lost); `down`: none arrive until `up`. */
+  onReset(f: (state: 'up' | 'down') => void): void;
   close(): Promise<void>;
 }
 

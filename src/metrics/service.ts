@@ -76,3 +76,28 @@ export function storeOpLatency(op: string, outcome: 'ok' | 'timeout' | 'unavaila
   if (!c) opChildren.set(key, (c = storeLatency.labels({ op, outcome })));
   return c;
 }
+
+/** The live feed (src/feed): subscriptions open, events delivered, their lag, and subscribers ended for not reading. */
+export const feedMetrics = {
+  open: new Gauge({
+    name: 'parley_feed_subscriptions',
+    help: 'Live-feed subscriptions open on this instance',
+    registers: [registry],
+  }),
+  delivered: new Counter({
+    name: 'parley_feed_events_delivered_total',
+    help: 'Live-feed events handed to subscribers (replayed and live)',
+    registers: [registry],
+  }),
+  lag: new Histogram({
+    name: 'parley_feed_delivery_lag_seconds',
+    help: 'From a change being accepted to its live event being handed to a subscriber',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  }),
+  slowConsumers: new Counter({
+    name: 'parley_feed_slow_consumer_total',
+    help: 'Subscriptions ended with SLOW_CONSUMER',
+    registers: [registry],
+  }),
+};

@@ -14,7 +14,7 @@ import { AppError } from '../core/errors';
 import type { Throttle } from '../core/throttle';
 import type { Logger } from '../log';
 import { callMetrics, callsInFlight } from '../metrics/service';
-import type { BoundOperation, CallContext, OperationTable, UnaryOperation } from './operation';
+import type { BoundOperation, CallContext, OperationTable, StreamItem, StreamOperation, UnaryOperation } from './operation';
 
 /** What a caller sends beside its request: gRPC metadata or HTTP headers of these names. */
 export interface CallerHeaders {
@@ -36,7 +36,14 @@ export class Calls {
     private readonly keys: KeyRing,
     private readonly log: Logger,
     private readonly throttle?: Throttle,
+    /** Ends every open server stream (SIGTERM: they are not waited for like unary calls). */
+    private readonly streams?: { close(): void },
   ) {}
+
+  /** Ends open server streams with UNAVAILABLE so their callers resume elsewhere. */
+  endStreams(): void {
+    this.streams?.close();
+  }
 
   /** The caller's namespace from its headers alone; throws UNAUTHORIZED or FORBIDDEN. Cheap: tokens that passed once are remembered. */
   admit(h: CallerHeaders): string {
@@ -114,6 +121,41 @@ export class Calls {
       m.calls.inc();
       m.latency.observe(seconds);
       if (this.log.isLevelEnabled('debug')) (ctx?.log ?? this.log).debug({ method: b.path, code, ms: seconds * 1e3 }, 'call');
+    }
+  }
+
+  /**
+   * One server stream: authenticated and limited like a unary call, then the
+   * operation's items as it yields them; counted once, when it ends, by how
+   * it ended. The transport pulls items at the pace its caller reads them.
+   */
+  async *stream(
+    b: BoundOperation,
+    request: () => Message,
+    h: CallerHeaders,
+    transport: Transport,
+    opts: { signal: AbortSignal; resumeId?: string },
+  ): AsyncGenerator<StreamItem> {
+    const started = performance.now();
+    let code = 'OK';
+    let ctx: CallContext | undefined;
+    try {
+      ctx = await this.context(h, opts.signal);
+      ctx.resumeId = opts.resumeId;
+      yield* (b.op as StreamOperation).run(request(), ctx);
+    } catch (err) {
+      if (err instanceof AppError) {
+        code = err.code;
+        throw err;
+      }
+      code = 'INTERNAL';
+      (ctx?.log ?? this.log).error({ err, method: b.path }, 'unexpected error');
+      throw new AppError('INTERNAL');
+    } finally {
+      if (opts.signal.aborted && code === 'OK') code = 'CANCELLED';
+      const m = callMetrics(b.path, transport, code);
+      m.calls.inc();
+      m.latency.observe((performance.now() - started) / 1e3);
     }
   }
 }

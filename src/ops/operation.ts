@@ -21,6 +21,8 @@ export interface CallContext {
   readonly requestId: string;
   /** Aborted when the caller goes away or its deadline passes. */
   signal: AbortSignal;
+  /** Server streams over SSE: the caller's `Last-Event-ID` (a StreamItem's resumeId). */
+  resumeId?: string;
 }
 
 /** The fields of a reply (a message init: nested messages as plain objects). */
@@ -36,9 +38,16 @@ export interface UnaryOperation {
   run(req: AnyRequest, ctx: CallContext): Promise<Reply>;
 }
 
+/** One message of a server stream. */
+export interface StreamItem {
+  reply: Reply;
+  /** Where the whole call stands after this item (SSE sends it as `id:`; a reconnect passes it back as `resumeId`). */
+  resumeId?: () => string;
+}
+
 export interface StreamOperation {
   kind: 'stream';
-  run(req: AnyRequest, ctx: CallContext): AsyncIterable<Reply>;
+  run(req: AnyRequest, ctx: CallContext): AsyncIterable<StreamItem>;
 }
 
 export type Operation = UnaryOperation | StreamOperation;

@@ -152,7 +152,7 @@ export const listMessages: OperationBuilder = (api, core, cursors) => {
     return {
       messages: found.items.map((m) => messageReply(api, m)),
       ...pageFields(found, list, cursors),
-      feedCursor: cursors.encode({ ns, kind: api.kind, type: 'feed', scope: containerId }, found.lastSeq),
+      feedCursor: cursors.encode({ ns, kind: api.kind, type: 'feed', scope: containerId }, found.feedPosition),
     };
   });
 };

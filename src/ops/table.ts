@@ -6,7 +6,8 @@
 import type { Containers } from '../core/containers';
 import type { Cursors } from '../core/cursors';
 import { chatsApi, streamsApi, threadsApi, type Api } from './apis';
-import { OperationTable, type ServiceOperations } from './operation';
+import { OperationTable, type Operation, type ServiceOperations } from './operation';
+import { subscribe, type FeedDeps } from './subscribe';
 import {
   createChat,
   createContainer,
@@ -17,11 +18,12 @@ import {
   readContainer,
   recentMessages,
   updateContainer,
-  type OperationBuilder,
 } from './shared';
 
+type Builder = (api: Api, core: Containers, cursors: Cursors, feed: FeedDeps) => Operation;
+
 /** Method name → operation builder, per API. */
-const METHODS: readonly [Api, Record<string, OperationBuilder>][] = [
+const METHODS: readonly [Api, Record<string, Builder>][] = [
   [
     threadsApi,
     {
@@ -33,6 +35,7 @@ const METHODS: readonly [Api, Record<string, OperationBuilder>][] = [
       CreateMessage: createMessage,
       ListMessages: listMessages,
       RecentMessages: recentMessages,
+      Subscribe: subscribe,
     },
   ],
   [
@@ -42,6 +45,7 @@ const METHODS: readonly [Api, Record<string, OperationBuilder>][] = [
       SendMessage: createMessage,
       ListMessages: listMessages,
       DeleteChat: deleteContainer,
+      Subscribe: subscribe,
     },
   ],
   [
@@ -55,15 +59,16 @@ const METHODS: readonly [Api, Record<string, OperationBuilder>][] = [
       CreateMessage: createMessage,
       ListMessages: listMessages,
       RecentMessages: recentMessages,
+      Subscribe: subscribe,
     },
   ],
 ];
 
-export function buildOperations(core: Containers, cursors: Cursors): OperationTable {
+export function buildOperations(core: Containers, cursors: Cursors, feed: FeedDeps): OperationTable {
   return new OperationTable(
     METHODS.map(([api, methods]) => ({
       service: api.service,
-      ops: Object.fromEntries(Object.entries(methods).map(([name, build]) => [name, build(api, core, cursors)])) as ServiceOperations,
+      ops: Object.fromEntries(Object.entries(methods).map(([name, build]) => [name, build(api, core, cursors, feed)])) as ServiceOperations,
     })),
   );
 }

@@ -6,6 +6,10 @@
  *   pl1:{<ns>:<k>:<id>}:meta   hash   the container record (fields below)
  *   pl1:{<ns>:<k>:<id>}:seq    zset   message id -> seq: the message list in acceptance order
  *   pl1:{<ns>:<k>:<id>}:msg    hash   message id -> its record (JSON, record.ts)
+ *   pl1:{<ns>:<k>:<id>}:feed   stream the container's live feed, `<position>-0` -> change (lua/includes/feed.lua);
+ *                                     also the sharded pub/sub channel that wakes its followers
+ *   pl1:{<ns>:u:<user>}:chats  zset   chat id -> creation (ms): a user's chats; also the channel
+ *                                     that announces a new one (lua/userChatAdd-1.lua)
  *   pl1:{<ns>:<k>g:<group>}:idx  zset container id -> creation order, per group
  *   pl1:{<ns>:cu:<sha256>}     string  chat id of one set of users
  *   pl1:{<ns>:rl}              hash   the namespace's rate-limit bucket
@@ -47,11 +51,12 @@ export interface ContainerKeys {
   order: string;
   bodies: string;
   rateLimit: string;
+  feed: string;
 }
 
 export function containerKeys(ns: string, kind: Kind, id: string): ContainerKeys {
   const base = `${PREFIX}:{${escapeId(ns)}:${KIND_CODE[kind]}:${escapeId(id)}}`;
-  return { meta: `${base}:meta`, order: `${base}:seq`, bodies: `${base}:msg`, rateLimit: `${base}:rl` };
+  return { meta: `${base}:meta`, order: `${base}:seq`, bodies: `${base}:msg`, rateLimit: `${base}:rl`, feed: `${base}:feed` };
 }
 
 /** The cursor secret's key: `~` is outside [A-Za-z0-9._-], so no escaped namespace is `~secret`. */
@@ -59,6 +64,11 @@ export const SECRET_KEY = `${PREFIX}:{~secret}:cursor`;
 
 export function namespaceRateKey(ns: string): string {
   return `${PREFIX}:{${escapeId(ns)}:rl}`;
+}
+
+/** A user's chats (Chats.Subscribe by user_id follows them). */
+export function userChatsKey(ns: string, userId: string): string {
+  return `${PREFIX}:{${escapeId(ns)}:u:${escapeId(userId)}}:chats`;
 }
 
 export interface GroupKeys {

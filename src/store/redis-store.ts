@@ -5,11 +5,16 @@
  */
 import { Redis, Cluster, type RedisOptions } from 'ioredis';
 import { AppError, ReplyTooLarge } from '../core/errors';
+import { defaultLimits } from '../core/limits';
 import type {
   Container,
   ContainerPage,
   ContainerStore,
+  FeedEntry,
+  FeedRead,
+  FeedStore,
   Kind,
+  ChangeType,
   Message,
   MessagePage,
   MessageQuery,
@@ -19,7 +24,7 @@ import type {
   RateScope,
 } from '../core/model';
 import { randomBytes } from 'node:crypto';
-import { chatSetKey, containerKeys, groupKeys, namespaceRateKey, SECRET_KEY } from './keys';
+import { chatSetKey, containerKeys, groupKeys, namespaceRateKey, SECRET_KEY, userChatsKey } from './keys';
 import { storeOpLatency } from '../metrics/service';
 import { isTimeout, isUnreachable } from './redis-errors';
 import { decodeContainer, decodeMessage, encodeNewMessage, META, outcome } from './record';
@@ -33,12 +38,20 @@ export interface RedisStoreOptions {
   clusterNodes?: { host: string; port: number }[];
   /** Every Redis command fails after this long (the store then answers UNAVAILABLE). */
   commandTimeoutMs: number;
+  /** FEED_RETENTION_EVENTS: events kept per container feed. */
+  feedRetention?: number;
 }
 
-export class RedisStore implements ContainerStore, RateLimiter {
+/** Bytes of message records one feed read carries (the read stops after the event that passes it). */
+const FEED_READ_BYTES = 1 << 20;
+
+export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
   private constructor(
     readonly redis: ScriptedRedis,
     private readonly opTimeoutMs: number,
+    readonly feedRetention: number,
+    /** How to open another connection like this one (the wake-up subscriber). */
+    readonly options: RedisStoreOptions,
   ) {}
 
   static async connect(opts: RedisStoreOptions): Promise<RedisStore> {
@@ -63,7 +76,7 @@ export class RedisStore implements ContainerStore, RateLimiter {
     // rejections are what callers see, so the events need no listener output.
     client.on('error', () => undefined);
     await client.connect();
-    return new RedisStore(defineScripts(client), opts.commandTimeoutMs);
+    return new RedisStore(defineScripts(client), opts.commandTimeoutMs, opts.feedRetention ?? defaultLimits.FEED_RETENTION_EVENTS, opts);
   }
 
   /** QUIT when connected (replies already sent are flushed); otherwise stop reconnecting at once. */
@@ -112,10 +125,12 @@ export class RedisStore implements ContainerStore, RateLimiter {
         const users = await this.redis.hget(k.meta, META.users);
         if (users) await this.redis.deleteIfEqual(chatSetKey(ns, JSON.parse(users) as string[]), id);
       }
-      const [group] = outcome(kind, await this.redis.deleteContainer(k.meta, k.order, k.bodies));
+      const [group, users] = outcome(kind, await this.redis.deleteContainer(k.meta, k.order, k.bodies, k.feed));
       // Threads and conversations: the group-index entry after the record (a stale entry is
-      // dropped by the next list that meets it).
+      // dropped by the next list that meets it). Chats: each user's index entry (a stale one is
+      // skipped by the subscription that meets it).
       if (group !== undefined && kind !== 'chat') await this.redis.zrem(groupKeys(ns, kind, group).index, id);
+      if (kind === 'chat' && users) await Promise.all((JSON.parse(users) as string[]).map((u) => this.redis.zrem(userChatsKey(ns, u), id)));
     });
   }
 
@@ -147,7 +162,7 @@ export class RedisStore implements ContainerStore, RateLimiter {
   appendMessage(ns: string, kind: Kind, containerId: string, m: NewMessage): Promise<Message> {
     return this.guard('appendMessage', async () => {
       const k = containerKeys(ns, kind, containerId);
-      const reply = await this.redis.appendMessage(k.meta, k.order, k.bodies, m.id, encodeNewMessage(m), m.clientId ? '1' : '0');
+      const reply = await this.redis.appendMessage(k.meta, k.order, k.bodies, k.feed, m.id, encodeNewMessage(m), m.clientId ? '1' : '0', this.feedRetention);
       const [, seq, record] = outcome(kind, reply);
       return decodeMessage(containerId, m.id, seq, record);
     });
@@ -169,7 +184,7 @@ export class RedisStore implements ContainerStore, RateLimiter {
         c?.dir ?? '',
         c?.at ?? 0,
       );
-      const [flat, hasMore, followsLast, lastSeq, bytes] = outcome(kind, reply);
+      const [flat, hasMore, followsLast, feedPosition, bytes] = outcome(kind, reply);
       const items: Message[] = [];
       const positions: number[] = [];
       for (let i = 0; i < flat.length; i += 3) {
@@ -177,8 +192,33 @@ export class RedisStore implements ContainerStore, RateLimiter {
         items.push(m);
         positions.push(m.seq);
       }
-      return { items, positions, hasMore: hasMore === 1, followsLast: followsLast === 1, lastSeq, bytes };
+      return { items, positions, hasMore: hasMore === 1, followsLast: followsLast === 1, feedPosition, bytes };
     });
+  }
+
+  readFeed(ns: string, kind: Kind, id: string, after: number, count: number): Promise<FeedRead> {
+    return this.guard('readFeed', async () => {
+      const k = containerKeys(ns, kind, id);
+      const [last, resync, flat] = outcome(
+        kind,
+        await this.redis.feedRead(k.meta, k.feed, k.order, k.bodies, String(after), count, this.feedRetention, FEED_READ_BYTES),
+      );
+      const entries: FeedEntry[] = [];
+      for (let i = 0; i < flat.length; i += 6) {
+        const [position, type, messageId, seq, ms, record] = flat.slice(i, i + 6);
+        entries.push({
+          position: Number(position),
+          type: type as ChangeType,
+          message: record === '' ? null : decodeMessage(id, messageId, seq, record),
+          acceptedMs: Number(ms),
+        });
+      }
+      return { last, resync: resync === 1, entries };
+    });
+  }
+
+  userChats(ns: string, userId: string, max: number): Promise<string[]> {
+    return this.guard('userChats', () => this.redis.zrevrange(userChatsKey(ns, userId), 0, max - 1));
   }
 
   /**
@@ -206,7 +246,13 @@ export class RedisStore implements ContainerStore, RateLimiter {
         const k = containerKeys(ns, 'chat', target);
         const [record] = outcome('chat', await this.redis.createContainer(k.meta, target, '', '', users));
         const chat = decodeContainer('chat', record)!;
-        if (sameList(chat.userIds, userIds)) return chat;
+        if (sameList(chat.userIds, userIds)) {
+          // Each user's chat index, in the users' own slots: an idempotent follow-up that every
+          // CreateChat of this set repeats, so one interrupted here is completed by the next.
+          const createdMs = chat.createdAt.slice(0, -6);
+          await Promise.all(userIds.map((u) => this.redis.userChatAdd(userChatsKey(ns, u), chat.id, createdMs)));
+          return chat;
+        }
         await this.redis.deleteIfEqual(setKey, target);
         // The given id already names another set's chat: that chat is the answer.
         if (prev === null) return chat;

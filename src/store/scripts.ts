@@ -45,8 +45,28 @@ function resolveIncludes(dir: string, file: string, seen: Set<string>): string {
 export interface ScriptCommands {
   createContainer(meta: string, id: string, group: string, topic: string, users: string): Promise<['OK', string[]]>;
   updateTopic(meta: string, topic: string): Promise<[Outcome, string[]]>;
-  deleteContainer(meta: string, order: string, records: string): Promise<['OK', string?, string?]>;
-  appendMessage(meta: string, order: string, records: string, id: string, record: string, clientId: '0' | '1'): Promise<[Outcome, number, number, string]>;
+  deleteContainer(meta: string, order: string, records: string, feed: string): Promise<['OK', string?, string?]>;
+  appendMessage(
+    meta: string,
+    order: string,
+    records: string,
+    feed: string,
+    id: string,
+    record: string,
+    clientId: '0' | '1',
+    retention: number,
+  ): Promise<[Outcome, number, number, string]>;
+  feedRead(
+    meta: string,
+    feed: string,
+    order: string,
+    records: string,
+    after: string,
+    count: number,
+    retention: number,
+    budget: number,
+  ): Promise<[Outcome, number, number, string[]]>;
+  userChatAdd(index: string, chatId: string, createdMs: string): Promise<number>;
   listMessages(
     meta: string,
     order: string,

@@ -13,6 +13,7 @@ import type { GrpcLimits } from '../../src/transports/grpc/guard';
 import { buildCalls } from '../../src/service';
 import { bind, buildServer, SERVICE_NAMES } from '../../src/transports/grpc/server';
 import { RedisStore } from '../../src/store/redis-store';
+import { RedisWake } from '../../src/store/redis-wake';
 import { clients, type Clients } from './grpc';
 
 /** The key tests call with (namespace `default`), and a second tenant's. */
@@ -45,9 +46,10 @@ export async function startService(
   opts: { grpc?: Partial<GrpcLimits> } = {},
 ): Promise<TestService> {
   const log = createLogger('silent', 'test');
-  const store = await RedisStore.connect({ url: redisUrl, commandTimeoutMs });
+  const store = await RedisStore.connect({ url: redisUrl, commandTimeoutMs, feedRetention: limits.FEED_RETENTION_EVENTS });
+  const wake = await RedisWake.connect(store.options);
   const keys = new KeyRing(TEST_KEYS);
-  const calls = await buildCalls(store, { limits, rate, keys }, log);
+  const calls = await buildCalls(store, { limits, rate, keys, wake }, log);
   const grpcLimits = { ...loadConfig({}).grpc, ...opts.grpc };
   const { server, health } = buildServer(calls, log, { maxReceiveBytes: 4 << 20, maxSendBytes: 64 << 20, keys, limits: grpcLimits });
   const port = await bind(server, '127.0.0.1:0', grpcLimits.maxConnections);
@@ -61,7 +63,9 @@ export async function startService(
     calls,
     async stop() {
       c.close();
+      calls.endStreams();
       await new Promise<void>((done) => server.tryShutdown(() => done()));
+      await wake.close();
       await store.close();
     },
   };

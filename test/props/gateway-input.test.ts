@@ -23,7 +23,8 @@ import { startRedis, type TestRedis } from '../helpers/redis';
 import { OTHER_TOKEN, startService, TEST_TOKEN, type TestService } from '../helpers/service';
 
 const BODY_LIMIT = 1024 * 1024;
-const ROUTES: Route[] = [...buildRoutes(loadRegistry()).routes.values()];
+// Unary routes: server streams (Subscribe) answer Server-Sent Events, tested in test/gateway/sse.test.ts.
+const ROUTES: Route[] = [...buildRoutes(loadRegistry()).routes.values()].filter((r) => !r.stream);
 const AUTH = { authorization: `Bearer ${TEST_TOKEN}` };
 
 let redis: TestRedis;

@@ -81,7 +81,7 @@ const requests: Record<string, Record<string, fc.Arbitrary<object>>> = {
   },
 };
 
-const defs: Record<string, Record<string, { path: string; requestSerialize: (v: never) => Buffer; requestDeserialize: (b: Buffer) => object }>> = {
+const defs: Record<string, Record<string, { path: string; requestSerialize: (v: never) => Buffer; requestDeserialize: (b: Buffer) => object; responseStream: boolean }>> = {
   threads: ThreadsService,
   chats: ChatsService,
   streams: StreamsService,
@@ -120,7 +120,8 @@ describe.each(Object.keys(requests))('%s', (service) => {
 });
 
 it('random bytes as a request body are INVALID_ARGUMENT or a valid request, never INTERNAL', async () => {
-  const paths = Object.values(defs).flatMap((svcDef) => Object.values(svcDef).map((d) => d.path));
+  // Unary methods: a Subscribe that decodes to a valid request stays open (test/feed covers its input).
+  const paths = Object.values(defs).flatMap((svcDef) => Object.values(svcDef).filter((d) => !d.responseStream).map((d) => d.path));
   await fc.assert(
     fc.asyncProperty(fc.constantFrom(...paths), fc.uint8Array({ maxLength: 300 }), async (path, bytes) => {
       expectDocumented(await call(path, Buffer.from(bytes)));

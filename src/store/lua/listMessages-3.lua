@@ -19,13 +19,14 @@
            { id1, seq1, record1, id2, seq2, record2, … } in the chosen order,
            hasMore (1|0: more lie beyond the page in the direction asked),
            followsLast (1|0: a message follows the page's last in the chosen
-           order), lastSeq (the container's last seq: its feed position) and
-           the bytes counted against the budget.
+           order), feed (the container's feed position, includes/feed, read in
+           the same step as the page) and the bytes counted against the budget.
 ]]
 --- @include "includes/keyset"
+--- @include "includes/feed"
 
-local lastSeq = redis.call('HGET', KEYS[1], 's')
-if not lastSeq then
+local head = redis.call('HMGET', KEYS[1], 's', 'e')
+if not head[1] then
   return { 'NO_CONTAINER' }
 end
 local offset = tonumber(ARGV[1])
@@ -87,4 +88,4 @@ for c = 1, #ids, CHUNK do
     out[#out + 1] = records[j]
   end
 end
-return { 'OK', out, hasMore and 1 or 0, followsLast and 1 or 0, tonumber(lastSeq), bytes }
+return { 'OK', out, hasMore and 1 or 0, followsLast and 1 or 0, feedPosition(head[2], head[1]), bytes }

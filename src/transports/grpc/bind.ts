@@ -18,7 +18,7 @@ import type {
 import { AppError } from '../../core/errors';
 import type { Logger } from '../../log';
 import { NEVER, type CallerHeaders, type Calls } from '../../ops/calls';
-import type { BoundOperation, StreamOperation } from '../../ops/operation';
+import type { BoundOperation, Reply } from '../../ops/operation';
 import { toServiceError } from './status';
 import { invalidUtf8Field } from './utf8';
 
@@ -48,6 +48,9 @@ function decodeRequest(input: DescMessage, bytes: Buffer): Message | Undecodable
     );
   }
 }
+
+/** A stream call that wants each item's resume id in the message (the remote HTTP gateway's SSE). */
+export const RESUME_ID_METADATA = 'x-parley-resume-id';
 
 function first(md: Metadata, key: string): string | undefined {
   const v = md.get(key)[0];
@@ -83,7 +86,7 @@ export function bindOperations(server: Server, calls: Calls, log: Logger): void 
         responseStream: b.op.kind === 'stream',
         requestSerialize: (m: Message) => Buffer.from(toBinary(method.input, m)),
         requestDeserialize: (bytes: Buffer) => decodeRequest(method.input, bytes),
-        responseSerialize: (m: Message) => Buffer.from(toBinary(method.output, m)),
+        responseSerialize: b.op.kind === 'stream' ? streamSerializer(method.output) : (m: Message) => Buffer.from(toBinary(method.output, m)),
         responseDeserialize: (bytes: Buffer) => fromBinary(method.output, bytes),
       };
       handlers[method.name] = b.op.kind === 'unary' ? unaryHandler(b, calls, log) : streamHandler(b, calls, log);
@@ -102,20 +105,35 @@ function unaryHandler(b: BoundOperation, calls: Calls, log: Logger) {
 }
 
 /**
- * A server stream: events are written as the operation yields them, waiting
+ * A stream's replies are written as the operation's plain reply objects and
+ * encoded here, once per object: an event shared by many subscribers of one
+ * instance is encoded once for all of them.
+ */
+function streamSerializer(output: DescMessage): (r: Reply) => Buffer {
+  const encoded = new WeakMap<Reply, Buffer>();
+  return (r) => {
+    let bytes = encoded.get(r);
+    if (!bytes) encoded.set(r, (bytes = Buffer.from(toBinary(output, create(output, r)))));
+    return bytes;
+  };
+}
+
+/**
+ * A server stream: items are written as the operation yields them, waiting
  * for the socket to drain when grpc-js says its buffer is full, so a slow
- * reader slows the operation instead of growing memory.
+ * reader slows the operation (and, past FEED_MAX_BUFFERED_EVENTS, ends it)
+ * instead of growing memory.
  */
 function streamHandler(b: BoundOperation, calls: Calls, log: Logger) {
-  const op = b.op as StreamOperation;
-  return (call: ServerWritableStream<Message | Undecodable, Message>) => {
+  return (call: ServerWritableStream<Message | Undecodable, Reply>) => {
     const signal = signalOf(call);
     void (async () => {
       try {
-        const ctx = await calls.context(headersOf(call.metadata), signal);
-        for await (const event of op.run(requestOf(call.request)(), ctx)) {
+        const withResumeId = first(call.metadata, RESUME_ID_METADATA) === '1';
+        const resumeId = first(call.metadata, 'last-event-id');
+        for await (const item of calls.stream(b, requestOf(call.request), headersOf(call.metadata), 'grpc', { signal, resumeId })) {
           if (signal.aborted) return;
-          if (!call.write(create(b.method.output, event))) {
+          if (!call.write(withResumeId ? { ...item.reply, resumeId: item.resumeId?.() ?? '' } : item.reply)) {
             await new Promise<void>((done) => {
               const finish = () => {
                 call.off('drain', finish);

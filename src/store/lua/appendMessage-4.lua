@@ -1,22 +1,26 @@
 --[[
   Appends a message to a container: next seq, next sent_at, the id in the
-  order zset, the record in the records hash, and the container's counters,
-  all in one step. A client id that is already stored returns the stored
-  message and changes nothing (and uses up no seq), so concurrent retries of
-  one id store one message.
+  order zset, the record in the records hash, the container's counters, and
+  the `created` event in its feed, all in one step. A client id that is
+  already stored returns the stored message and changes nothing (and uses up
+  no seq and no feed position), so concurrent retries of one id store one
+  message.
 
   KEYS[1]  meta hash
   KEYS[2]  order zset (message id -> seq)
   KEYS[3]  records hash (message id -> JSON record, src/store/record.ts)
+  KEYS[4]  feed stream (includes/feed)
   ARGV[1]  message id
   ARGV[2]  the record without "s": a JSON object, {"a":…,"t":…}
   ARGV[3]  "1" when the id is the client's (check for a repeat), else "0"
+  ARGV[4]  FEED_RETENTION_EVENTS
 
   Returns  { 'NO_CONTAINER' }, or { 'OK', created (1|0), seq, record }.
 ]]
 --- @include "includes/nextSentAt"
+--- @include "includes/feed"
 
-local rec = redis.call('HMGET', KEYS[1], 's', 'n', 'l')
+local rec = redis.call('HMGET', KEYS[1], 's', 'n', 'l', 'e')
 if not rec[1] then
   return { 'NO_CONTAINER' }
 end
@@ -33,4 +37,5 @@ local record = '{"s":"' .. sentAt .. '",' .. string.sub(ARGV[2], 2)
 redis.call('HSET', KEYS[1], 's', seq, 'n', (tonumber(rec[2]) or 0) + 1, 'l', sentAt)
 redis.call('ZADD', KEYS[2], seq, ARGV[1])
 redis.call('HSET', KEYS[3], ARGV[1], record)
+feedAppend(KEYS[1], KEYS[4], feedPosition(rec[4], rec[1]) + 1, 'created', ARGV[1], seq, string.sub(sentAt, 1, 13), ARGV[4])
 return { 'OK', 1, seq, record }
