@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NPM := npm
 
-.PHONY: help deps redis bench-tools gen build start test test-soak bench docker clean FORCE
+.PHONY: help deps redis chromium bench-tools gen build start test test-soak bench docker clean FORCE
 
 help:
 	@echo "make start      install, build (only when sources changed), and run the service: gRPC on :50051,"
@@ -27,6 +27,12 @@ redis:
 	@command -v redis-server >/dev/null || { \
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update && $$SUDO apt-get install -y redis-server; }
+
+# chromium from Debian when it is missing, for the /docs browser test (test/docs/browser.test.ts).
+chromium:
+	@command -v chromium >/dev/null || [ -x "$${CHROMIUM_BIN:-/usr/lib/chromium/chromium}" ] || { \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update && $$SUDO apt-get install -y chromium; }
 
 # h2load (nghttp2-client) and wrk from Debian when missing, for the benchmark only.
 bench-tools:
@@ -60,7 +66,7 @@ start: build redis
 	@# The open-file soft limit raised to the hard one: connection limits are fitted under it (src/fd-budget.ts).
 	ulimit -n "$$(ulimit -Hn)" 2>/dev/null; exec node dist/src/main.js
 
-test: build redis
+test: build redis chromium
 	$(NPM) run --silent typecheck
 	npx jest
 

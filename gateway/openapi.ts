@@ -296,10 +296,12 @@ export function openApiDocument(services: readonly DescService[], opts: OpenApiO
     }
   }
 
+  tags.push({ name: 'health', description: 'Open without a token, like /openapi.json and /docs' });
   paths['/healthz'] = {
     get: {
       operationId: 'healthz',
       summary: 'Whether calls can be served now',
+      tags: ['health'],
       security: [],
       responses: {
         '200': { description: 'Serving', content: { 'application/json': { schema: { type: 'object', properties: { status: { const: 'SERVING' } }, required: ['status'] } } } },
