@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NPM := npm
 
-.PHONY: help deps redis chromium bench-tools gen build start test test-soak bench docker clean FORCE
+.PHONY: help deps redis chromium bench-tools gen build docs start test test-soak bench docker clean FORCE
 
 help:
 	@echo "make start      install, build (only when sources changed), and run the service: gRPC on :50051,"
@@ -13,6 +13,7 @@ help:
 	@echo "make bench      run the benchmarks (bench/README.md)"
 	@echo "make gen        regenerate src/gen and test/gen from proto/ (buf + protoc-gen-es + ts-proto)"
 	@echo "make build      gen + compile to dist/, when a source changed since the last build"
+	@echo "make docs       regenerate docs/reference.md from the protos (a test fails when it is stale)"
 	@echo "make docker     build the image parley (Dockerfile; README, Docker)"
 	@echo "make clean      remove dist, src/gen, test/gen and node_modules"
 
@@ -57,6 +58,10 @@ dist/.built: $(BUILD_INPUTS) node_modules/.installed $(GEN_OUTPUTS_MISSING)
 build: dist/.built
 
 FORCE:
+
+# docs/reference.md from the descriptors and the compiled defaults (scripts/gen-reference.mjs).
+docs: build
+	$(NPM) run --silent docs
 
 # The service in the foreground. `exec` replaces the recipe's shell with node, so node is make's
 # child: SIGTERM or SIGINT to node's pid stops it gracefully and make exits 0. Ctrl-C (SIGINT to the
