@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NPM := npm
 
-.PHONY: help deps redis bench-tools gen build start test test-soak bench docker clean FORCE
+.PHONY: help deps redis chromium bench-tools gen build docs start test test-soak bench docker clean FORCE
 
 help:
 	@echo "make start      install, build (only when sources changed), and run the service: gRPC on :50051,"
@@ -13,6 +13,7 @@ help:
 	@echo "make bench      run the benchmarks (bench/README.md)"
 	@echo "make gen        regenerate src/gen and test/gen from proto/ (buf + protoc-gen-es + ts-proto)"
 	@echo "make build      gen + compile to dist/, when a source changed since the last build"
+	@echo "make docs       regenerate docs/reference.md from the protos (a test fails when it is stale)"
 	@echo "make docker     build the image parley (Dockerfile; README, Docker)"
 	@echo "make clean      remove dist, src/gen, test/gen and node_modules"
 
@@ -27,6 +28,12 @@ redis:
 	@command -v redis-server >/dev/null || { \
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update && $$SUDO apt-get install -y redis-server; }
+
+# chromium from Debian when it is missing, for the /docs browser test (test/docs/browser.test.ts).
+chromium:
+	@command -v chromium >/dev/null || [ -x "$${CHROMIUM_BIN:-/usr/lib/chromium/chromium}" ] || { \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update && $$SUDO apt-get install -y chromium; }
 
 # h2load (nghttp2-client) and wrk from Debian when missing, for the benchmark only.
 bench-tools:
@@ -52,6 +59,10 @@ build: dist/.built
 
 FORCE:
 
+# docs/reference.md from the descriptors and the compiled defaults (scripts/gen-reference.mjs).
+docs: build
+	$(NPM) run --silent docs
+
 # The service in the foreground. `exec` replaces the recipe's shell with node, so node is make's
 # child: SIGTERM or SIGINT to node's pid stops it gracefully and make exits 0. Ctrl-C (SIGINT to the
 # group) and SIGTERM to make's pid also stop it gracefully (make passes SIGTERM on and waits), but
@@ -60,7 +71,7 @@ start: build redis
 	@# The open-file soft limit raised to the hard one: connection limits are fitted under it (src/fd-budget.ts).
 	ulimit -n "$$(ulimit -Hn)" 2>/dev/null; exec node dist/src/main.js
 
-test: build redis
+test: build redis chromium
 	$(NPM) run --silent typecheck
 	npx jest
 

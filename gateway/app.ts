@@ -24,6 +24,7 @@ import { responseToJson } from './json';
 import { httpInFlight, httpMetrics } from './metrics';
 import { buildRoutes, type Route, type RouteTable } from './routes';
 import { loadRegistry } from '../src/descriptors';
+import { apiReference } from './docs';
 
 export interface GatewayOptions {
   /** Where calls go: `inProcess(...)` or `remote(...)` from dispatch.ts. */
@@ -108,6 +109,9 @@ export function createGateway(opts: GatewayOptions): Gateway {
     }
     next();
   });
+
+  // GET /openapi.json and /docs, open like /healthz (docs.ts).
+  app.use(apiReference(opts.registry ?? loadRegistry()));
 
   // Routing by exact path: 404 for an unknown one, 405 for a known one with another method.
   app.use((req: Request, res: Response, next: NextFunction) => {

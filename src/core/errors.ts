@@ -65,6 +65,9 @@ const table = {
 
 export type ErrorId = keyof typeof table;
 
+/** Every id, in the table's order (the OpenAPI document's error ids). */
+export const ERROR_IDS = Object.keys(table) as readonly ErrorId[];
+
 export function codeOf(id: ErrorId): Code {
   return table[id][0];
 }
