@@ -4,6 +4,7 @@
  * multi-key write is a script over one container's keys, which share a hash
  * tag, so no call meets a CROSSSLOT error while containers spread over nodes.
  */
+import { subscribe } from '../helpers/feed';
 import { clients, failure, type Clients } from '../helpers/grpc';
 import { startService, type ServiceProcess } from '../helpers/process';
 import { startCluster, type TestCluster } from '../helpers/redis-cluster';
@@ -82,4 +83,26 @@ it('streams: paging by sent_before walks a conversation once', async () => {
     before = messages[messages.length - 1].sentAt;
   }
   expect(seen).toEqual(Array.from({ length: 30 }, (_, i) => `m${29 - i}`));
+});
+
+it('the live feed on a cluster: threads on different nodes, replay then live, and chats by user_id across slots', async () => {
+  const ids = await Promise.all(Array.from({ length: 6 }, async (_, i) => (await c.threads.createThread({ groupId: 'feed', topic: `f${i}` })).thread!.id));
+  const cursors = await Promise.all(ids.map(async (threadId) => (await c.threads.listMessages({ threadId })).feedCursor));
+  for (const threadId of ids) await c.threads.createMessage({ threadId, authorId: 'a', text: `before ${threadId}` });
+  const f = subscribe(`127.0.0.1:${svc.port}`, 'threads', { threadIds: ids, after: cursors }, TOKEN);
+  const u = subscribe(`127.0.0.1:${svc.port}`, 'chats', { userId: 'feed-user' }, TOKEN);
+  try {
+    await Promise.all([f.live(), u.live()]);
+    expect(f.events.filter((e) => e.type === 'created').map((e) => e.message!.text).sort()).toEqual(ids.map((t) => `before ${t}`).sort());
+    for (const threadId of ids) await c.threads.createMessage({ threadId, authorId: 'a', text: `after ${threadId}` });
+    const live = await f.live(ids.length);
+    expect(live.map((e) => e.message!.text).sort()).toEqual(ids.map((t) => `after ${t}`).sort());
+    // A new chat of the user (its index lives in the user's slot) is followed from its first message.
+    const chatId = (await c.chats.createChat({ userIds: ['feed-user', 'other'] })).chat!.id;
+    await c.chats.sendMessage({ chatId, authorId: 'other', text: 'hello' });
+    expect((await u.live(1)).map((e) => [e.containerId, e.message!.text])).toEqual([[chatId, 'hello']]);
+  } finally {
+    f.cancel();
+    u.cancel();
+  }
 });
