@@ -71,23 +71,23 @@ async function main(): Promise<void> {
     // The fixture, made through A.
     const rpc = new Rpc(services[0].port, token);
     await rpc.ready();
-    const thread = async () => (await rpc.call(ThreadsService.createThread, { groupId: 'ab', topic: 'ab' })).reply.thread!.id;
+    const thread = async () => (await rpc.call(ThreadsService.createThread, { groupId: 'ab', topic: 'ab', metadata: {} })).reply.thread!.id;
     let body: Buffer;
     if (m === 'CreateMessage') {
-      body = grpcFrame(ThreadsService.createMessage.requestSerialize({ id: '', threadId: await thread(), authorId: AUTHOR, text: TEXT }));
+      body = grpcFrame(ThreadsService.createMessage.requestSerialize({ id: '', threadId: await thread(), authorId: AUTHOR, text: TEXT, metadata: {} }));
     } else if (m === 'ListMessages') {
       const id = await thread();
       await fillThread(redis, 'default', id, 100_000, AUTHOR, TEXT);
-      body = grpcFrame(ThreadsService.listMessages.requestSerialize({ threadId: id, limit: String(LIST_LIMIT), offset: '0', order: '', after: '', before: '' }));
+      body = grpcFrame(ThreadsService.listMessages.requestSerialize({ threadId: id, limit: String(LIST_LIMIT), offset: '0', order: '', after: '', before: '', includeDeleted: '' }));
     } else if (m === 'RecentMessages') {
       const ids: string[] = [];
       for (let i = 0; i < RECENT_THREADS; i++) {
         ids.push(await thread());
         await fillThread(redis, 'default', ids[i], 100, AUTHOR, TEXT);
       }
-      body = grpcFrame(ThreadsService.recentMessages.requestSerialize({ threadIds: ids, limitPerThread: String(RECENT_PER_THREAD), groupId: '' }));
+      body = grpcFrame(ThreadsService.recentMessages.requestSerialize({ threadIds: ids, limitPerThread: String(RECENT_PER_THREAD), groupId: '', includeDeleted: '' }));
     } else {
-      body = grpcFrame(ChatsService.createChat.requestSerialize({ userIds: CHAT_USERS, id: '' }));
+      body = grpcFrame(ChatsService.createChat.requestSerialize({ userIds: CHAT_USERS, id: '', metadata: {} }));
     }
     rpc.close();
     const per: Record<string, { svc: number[]; redis: number[]; rps: number[] }> = { A: { svc: [], redis: [], rps: [] }, B: { svc: [], redis: [], rps: [] } };

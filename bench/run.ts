@@ -224,23 +224,23 @@ async function startAll(): Promise<Env> {
 const threadDef = ThreadsService;
 
 async function createThread(rpc: Rpc, topic: string): Promise<string> {
-  const { reply } = await rpc.call(threadDef.createThread, { groupId: 'bench', topic });
+  const { reply } = await rpc.call(threadDef.createThread, { groupId: 'bench', topic, metadata: {} });
   return reply.thread!.id;
 }
 
 async function postMessages(rpc: Rpc, threadId: string, n: number): Promise<void> {
   for (let i = 0; i < n; i += 50) {
     await Promise.all(
-      Array.from({ length: Math.min(50, n - i) }, () => rpc.call(threadDef.createMessage, { id: '', threadId, authorId: AUTHOR, text: TEXT })),
+      Array.from({ length: Math.min(50, n - i) }, () => rpc.call(threadDef.createMessage, { id: '', threadId, authorId: AUTHOR, text: TEXT, metadata: {} })),
     );
   }
 }
 
 function grpcRequests(f: Fixture): Record<Method, { def: MethodDef<never, unknown>; req: unknown; body: Buffer }> {
-  const create: CreateMessageRequest = { id: '', threadId: f.createThreadId, authorId: AUTHOR, text: TEXT };
-  const list: ListMessagesRequest = { threadId: f.listThreadId, limit: String(LIST_LIMIT), offset: '0', order: '', after: '', before: '' };
-  const recent: RecentMessagesRequest = { threadIds: f.recentThreadIds, limitPerThread: String(RECENT_PER_THREAD), groupId: '' };
-  const chat = { userIds: CHAT_USERS, id: '' };
+  const create: CreateMessageRequest = { id: '', threadId: f.createThreadId, authorId: AUTHOR, text: TEXT, metadata: {} };
+  const list: ListMessagesRequest = { threadId: f.listThreadId, limit: String(LIST_LIMIT), offset: '0', order: '', after: '', before: '', includeDeleted: '' };
+  const recent: RecentMessagesRequest = { threadIds: f.recentThreadIds, limitPerThread: String(RECENT_PER_THREAD), groupId: '', includeDeleted: '' };
+  const chat = { userIds: CHAT_USERS, id: '', metadata: {} };
   const one = <Req, Res>(def: MethodDef<Req, Res>, req: Req) => ({ def: def as unknown as MethodDef<never, unknown>, req, body: grpcFrame(def.requestSerialize(req)) });
   return {
     CreateMessage: one(threadDef.createMessage, create),
@@ -522,6 +522,7 @@ const listRequest = (threadId: string, over: Partial<ListMessagesRequest> = {}):
   order: '',
   after: '',
   before: '',
+  includeDeleted: '',
   ...over,
 });
 
@@ -624,7 +625,7 @@ async function usedMemory(redis: Redis): Promise<number> {
 /** 100,000 CreateMessage calls through the service into one fresh thread (also the ListMessages thread). */
 async function measureMemory(env: Env, threadId: string): Promise<MemoryResult> {
   const rpc = new Rpc(env.grpcPort, env.token);
-  const req: CreateMessageRequest = { id: '', threadId, authorId: AUTHOR, text: TEXT };
+  const req: CreateMessageRequest = { id: '', threadId, authorId: AUTHOR, text: TEXT, metadata: {} };
   const probe = await rpc.call(threadDef.createMessage, req);
   rpc.close();
   await sleep(300);

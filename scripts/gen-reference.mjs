@@ -18,15 +18,20 @@ const { ALIASES } = require(join(ROOT, 'dist', 'gateway', 'routes.js'));
 
 // What this project adds to m3o's APIs, as the README states it ("The three APIs", "Paging with
 // cursors"); every other method and field is m3o's.
-const ADDED_METHODS = new Set(['chats.Chats.DeleteChat', 'threads.Threads.Subscribe', 'chats.Chats.Subscribe', 'streams.Streams.Subscribe']);
+const LIFECYCLE = ['UpdateMessage', 'DeleteMessage', 'RestoreMessage', 'PurgeMessage', 'ReadMessage'];
+const ADDED_METHODS = new Set([
+  'chats.Chats.DeleteChat',
+  ...['threads.Threads', 'chats.Chats', 'streams.Streams'].flatMap((s) => ['Subscribe', ...LIFECYCLE].map((m) => `${s}.${m}`)),
+]);
 const ADDED_FIELDS = new Set([
   'threads.Message.seq', 'chats.Message.seq', 'streams.Message.seq',
   'threads.ListThreadsRequest.limit', 'threads.ListThreadsRequest.offset', 'threads.ListThreadsRequest.order',
   'streams.ListConversationsRequest.limit', 'streams.ListConversationsRequest.offset', 'streams.ListConversationsRequest.order',
   'streams.ListMessagesRequest.order', 'streams.CreateMessageRequest.id',
 ]);
-const ADDED_FIELD_NAMES = new Set(['after', 'before', 'next_cursor', 'prev_cursor', 'has_more', 'feed_cursor']);
-const isAddedMessage = (typeName) => typeName.startsWith('chats.DeleteChat') || /\.(SubscribeRequest|Event)$/.test(typeName);
+const ADDED_FIELD_NAMES = new Set(['after', 'before', 'next_cursor', 'prev_cursor', 'has_more', 'feed_cursor', 'metadata', 'edited_at', 'deleted_at', 'include_deleted']);
+const isAddedMessage = (typeName) =>
+  typeName.startsWith('chats.DeleteChat') || /\.(SubscribeRequest|Event|(Update|Delete|Restore|Purge|Read)Message(Request|Response))$/.test(typeName);
 const added = (f) => ADDED_FIELDS.has(`${f.parent.typeName}.${f.name}`) || ADDED_FIELD_NAMES.has(f.name) || isAddedMessage(f.parent.typeName);
 
 // The size and range rules of src/core (README, "Limits"), by request field name, with today's defaults.
@@ -41,6 +46,8 @@ function limitOf(f) {
   if (n === 'offset') return `at most ${L.MAX_OFFSET} (\`MAX_OFFSET\`); not with a cursor`;
   if (n.startsWith('limit_per_')) return `0 or unset: ${DEFAULT_PAGE_SIZE}; at most ${L.MAX_RECENT_PER_CONTAINER} (\`MAX_RECENT_PER_CONTAINER\`)`;
   if (n === 'order') return '`"asc"`; `""` or `"desc"`: newest first; else `INVALID_ARGUMENT`';
+  if (n === 'metadata') return `at most ${L.MAX_METADATA_KEYS} keys (\`MAX_METADATA_KEYS\`) of at most ${L.MAX_METADATA_KEY_BYTES} bytes (\`MAX_METADATA_KEY_BYTES\`), ${L.MAX_METADATA_BYTES} bytes in all (\`MAX_METADATA_BYTES\`), as the map would be after a merge`;
+  if (n === 'include_deleted') return '`""`/`"false"`, `"true"` or `"only"`; else `INVALID_ARGUMENT`';
   if (n === 'after' && f.parent.name === 'SubscribeRequest') return 'feed cursors, at most one per container (`INVALID_CURSOR` when not a feed cursor of one of them)';
   if (n === 'after' || n === 'before') return 'a cursor of this list; at most one of the two (`INVALID_CURSOR` when not this list\'s)';
   return '';

@@ -101,6 +101,7 @@ async function start(
     clusterNodes: cfg.redisClusterNodes,
     commandTimeoutMs: cfg.redisCommandTimeoutMs,
     feedRetention: cfg.limits.FEED_RETENTION_EVENTS,
+    limits: cfg.limits,
   });
   stoppers.push(() => store.close());
   const wake = await RedisWake.connect(store.options);

@@ -68,7 +68,7 @@ export async function fillThread(redis: Redis, ns: string, threadId: string, cou
   let sec = Number(start / 1_000_000_000n);
   let us = Number((start % 1_000_000_000n) / 1000n);
   const prefix = randomBytes(4).toString('hex');
-  const json = encodeNewMessage({ authorId: author, text });
+  const json = encodeNewMessage({ authorId: author, text, metadata: {} });
   let written = 0;
   while (written < count) {
     const n = Math.min(50_000, count - written);

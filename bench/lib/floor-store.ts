@@ -65,7 +65,7 @@ function toMessages(threadId: string, page: string[], bodies: (string | null)[],
   for (let i = bodies.length - 1; i >= 0; i--) {
     const body = bodies[i] ?? '';
     const bar = body.indexOf('|');
-    out.push({ id: page[2 * i], authorId: '', threadId, text: body.slice(bar + 1), sentAt: body.slice(0, bar), seq: page[2 * i + 1] });
+    out.push({ id: page[2 * i], authorId: '', threadId, text: body.slice(bar + 1), sentAt: body.slice(0, bar), seq: page[2 * i + 1], metadata: {}, editedAt: '', deletedAt: '' });
   }
 }
 
@@ -94,7 +94,7 @@ export class FloorStore {
     const base = `bfl:{${this.ns}:t:${threadId}}`;
     const [seq, sec, usec] = await this.redis.floorCreateMessage(`${base}:meta`, `${base}:seq`, `${base}:msg`, id, JSON.stringify([authorId, text]));
     const sentAt = new Date(sec * 1000 + usec / 1000).toISOString();
-    return { id, authorId, threadId, text, sentAt, seq: String(seq) };
+    return { id, authorId, threadId, text, sentAt, seq: String(seq), metadata: {}, editedAt: '', deletedAt: '' };
   }
 
   async listMessages(threadId: string, limit: number): Promise<Message[]> {
@@ -119,7 +119,7 @@ export class FloorStore {
     const h = createHash('sha256');
     for (const u of users) h.update(`${Buffer.byteLength(u)}:${u}`);
     const [id, c] = await this.redis.floorChat(`bfl:{${this.ns}:cu:${h.digest('hex')}}`, randomUUID(), JSON.stringify(users));
-    return { id, userIds: users, createdAt: c };
+    return { id, userIds: users, createdAt: c, metadata: {} };
   }
 
   disconnect(): void {

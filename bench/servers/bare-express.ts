@@ -105,23 +105,23 @@ if (mode === 'fixed') {
   const messagesJson = (r: { messages: Message[] }) => ({ messages: r.messages.map(messageJson) });
   app.post(PATHS.CreateMessage.http, (req, res) => {
     const b = req.body as Record<string, unknown>;
-    call(ThreadsService.createMessage, req, res, { id: str(b.id), threadId: str(b.thread_id), authorId: str(b.author_id), text: str(b.text) }, (r) => ({
+    call(ThreadsService.createMessage, req, res, { id: str(b.id), threadId: str(b.thread_id), authorId: str(b.author_id), text: str(b.text), metadata: {} }, (r) => ({
       message: r.message ? messageJson(r.message) : null,
     }));
   });
   app.post(PATHS.ListMessages.http, (req, res) => {
     const b = req.body as Record<string, unknown>;
-    call(ThreadsService.listMessages, req, res, { threadId: str(b.thread_id), limit: int(b.limit), offset: int(b.offset), order: str(b.order), after: '', before: '' }, messagesJson);
+    call(ThreadsService.listMessages, req, res, { threadId: str(b.thread_id), limit: int(b.limit), offset: int(b.offset), order: str(b.order), after: '', before: '', includeDeleted: '' }, messagesJson);
   });
   app.post(PATHS.RecentMessages.http, (req, res) => {
     const b = req.body as Record<string, unknown>;
     const ids = Array.isArray(b.thread_ids) ? b.thread_ids.map(str) : [];
-    call(ThreadsService.recentMessages, req, res, { threadIds: ids, limitPerThread: int(b.limit_per_thread), groupId: str(b.group_id) }, messagesJson);
+    call(ThreadsService.recentMessages, req, res, { threadIds: ids, limitPerThread: int(b.limit_per_thread), groupId: str(b.group_id), includeDeleted: '' }, messagesJson);
   });
   app.post(PATHS.CreateChat.http, (req, res) => {
     const b = req.body as Record<string, unknown>;
     const users = Array.isArray(b.user_ids) ? b.user_ids.map(str) : [];
-    call(ChatsService.createChat, req, res, { userIds: users, id: str(b.id) }, (r) => ({ chat: r.chat ? chatJson(r.chat) : null }));
+    call(ChatsService.createChat, req, res, { userIds: users, id: str(b.id), metadata: {} }, (r) => ({ chat: r.chat ? chatJson(r.chat) : null }));
   });
 }
 

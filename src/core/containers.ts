@@ -8,7 +8,7 @@ import { AppError, notFound, ReplyTooLarge } from './errors';
 import type { Limits } from './limits';
 import type { ReadSlots } from './read-slots';
 import type { Throttle } from './throttle';
-import type { Container, ContainerPage, ContainerStore, Kind, Message, MessagePage, MessageQuery, Page } from './model';
+import type { Container, ContainerPage, ContainerStore, Kind, Message, Inclusion, MessageChange, MessagePage, MessageQuery, Metadata, Page } from './model';
 
 export class Containers {
   constructor(
@@ -36,8 +36,8 @@ export class Containers {
     return n * ((what === 'messages' ? L.MAX_TEXT_BYTES : L.MAX_TOPIC_BYTES) + 2 * L.MAX_ID_BYTES + 64);
   }
 
-  create(ns: string, kind: Kind, groupId: string, topic: string): Promise<Container> {
-    return this.store.createContainer(ns, kind, { id: this.newId(), groupId, topic });
+  create(ns: string, kind: Kind, groupId: string, topic: string, metadata: Metadata = {}): Promise<Container> {
+    return this.store.createContainer(ns, kind, { id: this.newId(), groupId, topic, metadata });
   }
 
   /** NOT_FOUND when absent, or when `groupId` is given and differs. */
@@ -47,8 +47,18 @@ export class Containers {
     return c;
   }
 
-  updateTopic(ns: string, kind: Kind, id: string, topic: string): Promise<Container> {
-    return this.store.updateTopic(ns, kind, id, topic);
+  /** A new topic (unless "") and metadata merged in (an empty value removes its key). */
+  update(ns: string, kind: Kind, id: string, change: { topic: string; metadata?: Metadata }): Promise<Container> {
+    return this.store.updateContainer(ns, kind, id, change);
+  }
+
+  /** Edit, delete, restore or purge one message (README, "Edit, delete, restore, purge"). */
+  changeMessage(ns: string, kind: Kind, containerId: string, messageId: string, change: MessageChange): Promise<Message> {
+    return this.store.changeMessage(ns, kind, containerId, messageId, change);
+  }
+
+  readMessage(ns: string, kind: Kind, containerId: string, messageId: string): Promise<Message> {
+    return this.store.readMessage(ns, kind, containerId, messageId);
   }
 
   delete(ns: string, kind: Kind, id: string): Promise<void> {
@@ -60,7 +70,7 @@ export class Containers {
   }
 
   /** `id` empty: the service picks one. Otherwise a repeat returns the stored message unchanged. */
-  async post(ns: string, kind: Kind, containerId: string, m: { id: string; authorId: string; text: string }): Promise<Message> {
+  async post(ns: string, kind: Kind, containerId: string, m: { id: string; authorId: string; text: string; metadata?: Metadata }): Promise<Message> {
     await this.throttle?.container(ns, kind, containerId);
     const clientId = m.id !== '';
     return this.store.appendMessage(ns, kind, containerId, {
@@ -68,6 +78,7 @@ export class Containers {
       clientId,
       authorId: m.authorId,
       text: m.text,
+      metadata: m.metadata ?? {},
     });
   }
 
@@ -87,8 +98,8 @@ export class Containers {
    * skipped. Containers are read RECENT_BATCH at a time so that a reply over
    * MAX_REPLY_BYTES (named by `perField`) is refused before it is all in memory.
    */
-  recent(ns: string, kind: Kind, ids: readonly string[], perContainer: number, perField: string): Promise<Message[]> {
-    return this.slotted(ns, this.mostBytes(ids.length * perContainer, 'messages'), () => this.recentUnslotted(ns, kind, ids, perContainer, perField));
+  recent(ns: string, kind: Kind, ids: readonly string[], perContainer: number, perField: string, include: Inclusion = 'visible'): Promise<Message[]> {
+    return this.slotted(ns, this.mostBytes(ids.length * perContainer, 'messages'), () => this.recentUnslotted(ns, kind, ids, perContainer, perField, include));
   }
 
   /**
@@ -98,12 +109,12 @@ export class Containers {
    * is left. So no reply is built past MAX_REPLY_BYTES (counted by the store
    * as it reads), and a refused one is refused without reading much more.
    */
-  private async recentUnslotted(ns: string, kind: Kind, ids: readonly string[], perContainer: number, perField: string): Promise<Message[]> {
+  private async recentUnslotted(ns: string, kind: Kind, ids: readonly string[], perContainer: number, perField: string, include: Inclusion): Promise<Message[]> {
     const unique = [...new Set(ids.filter((id) => id !== ''))];
     const out: Message[][] = [];
     let bytes = 0;
     const read = (id: string, budget: number) =>
-      this.store.listMessages(ns, kind, id, { limit: perContainer, offset: 0, order: 'desc', budget }).catch((e: unknown) => {
+      this.store.listMessages(ns, kind, id, { limit: perContainer, offset: 0, order: 'desc', budget, include }).catch((e: unknown) => {
         // Absent containers are skipped.
         if (e instanceof AppError && e.id === 'NOT_FOUND') return null;
         if (e instanceof ReplyTooLarge) return 'over' as const;
@@ -128,7 +139,7 @@ export class Containers {
   }
 
   /** RecentMessages over a group: its newest MAX_RECENT_CONTAINERS containers. */
-  async recentInGroup(ns: string, kind: Kind, groupId: string, perContainer: number, perField: string): Promise<Message[]> {
+  async recentInGroup(ns: string, kind: Kind, groupId: string, perContainer: number, perField: string, include: Inclusion = 'visible'): Promise<Message[]> {
     const page = { limit: this.limits.MAX_RECENT_CONTAINERS, offset: 0, order: 'desc' as const };
     return this.slotted(ns, this.mostBytes(this.limits.MAX_RECENT_CONTAINERS * perContainer, 'messages'), async () => {
       const containers = await this.store.listGroup(ns, kind, groupId, page);
@@ -138,6 +149,7 @@ export class Containers {
         containers.items.map((c) => c.id),
         perContainer,
         perField,
+        include,
       );
     });
   }
@@ -153,7 +165,7 @@ export class Containers {
    * The chat of a set of users: two or more distinct ids, any order. A given
    * `id` that names an existing chat returns that chat.
    */
-  async createChat(ns: string, userIds: readonly string[], id: string): Promise<Container> {
+  async createChat(ns: string, userIds: readonly string[], id: string, metadata: Metadata = {}): Promise<Container> {
     const users = [...new Set(userIds)].sort(compareCodePoints);
     if (users.length < 2) {
       throw new AppError('INVALID_ARGUMENT', 'user_ids must hold two or more distinct users', { field: 'user_ids' });
@@ -162,7 +174,7 @@ export class Containers {
       const existing = await this.store.getContainer(ns, 'chat', id);
       if (existing) return existing;
     }
-    return this.store.chatForUsers(ns, users, id === '' ? this.newId() : id);
+    return this.store.chatForUsers(ns, users, id === '' ? this.newId() : id, metadata);
   }
 }
 

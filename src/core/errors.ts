@@ -45,6 +45,10 @@ const table = {
   INVALID_JSON: ['INVALID_ARGUMENT', 400, 'Invalid JSON'],
   INVALID_CURSOR: ['INVALID_ARGUMENT', 400, 'Invalid cursor'],
   NOT_FOUND: ['NOT_FOUND', 404, 'Not found'],
+  /** An edit of a deleted (or purged) message: restore it first. */
+  MESSAGE_DELETED: ['FAILED_PRECONDITION', 409, 'The message is deleted'],
+  /** A restore of a purged message: its text is gone for good. */
+  MESSAGE_PURGED: ['FAILED_PRECONDITION', 409, 'The message is purged and cannot be restored'],
   /** HTTP only: a known path asked with another method than POST (GET too for Subscribe). */
   METHOD_NOT_ALLOWED: ['INVALID_ARGUMENT', 405, 'Method not allowed'],
   /** HTTP only: a body over GATEWAY_BODY_LIMIT_BYTES. */

@@ -27,6 +27,11 @@ export interface Limits {
    * reply may carry and than one caller should cost Redis and the process.
    */
   MAX_REPLY_BYTES: number;
+  /** Metadata maps (threads, conversations, chats, messages), as they would be after a merge. */
+  MAX_METADATA_KEYS: number;
+  MAX_METADATA_KEY_BYTES: number;
+  /** Keys and values together, UTF-8 bytes. */
+  MAX_METADATA_BYTES: number;
   /** Events kept per container feed: a Subscribe cursor further behind gets `resync_required`. */
   FEED_RETENTION_EVENTS: number;
   /** Live events waiting for one subscriber before it is ended with SLOW_CONSUMER. */
@@ -50,6 +55,9 @@ export const defaultLimits: Readonly<Limits> = Object.freeze({
   MAX_RECENT_PER_CONTAINER: 100,
   MAX_RECENT_CONTAINERS: 100,
   MAX_REPLY_BYTES: 4 * 1024 * 1024,
+  MAX_METADATA_KEYS: 64,
+  MAX_METADATA_KEY_BYTES: 128,
+  MAX_METADATA_BYTES: 16384,
   FEED_RETENTION_EVENTS: 10_000,
   FEED_MAX_BUFFERED_EVENTS: 1000,
   FEED_MAX_USER_CHATS: 500,

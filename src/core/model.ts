@@ -24,7 +24,11 @@ export interface Container {
   messageCount: number;
   /** sent_at of the newest message, "" when there is none. */
   lastMessageAt: Nanos;
+  metadata: Metadata;
 }
+
+/** Free-form key/values (README, "Metadata"). */
+export type Metadata = Record<string, string>;
 
 export interface Message {
   id: string;
@@ -34,7 +38,18 @@ export interface Message {
   sentAt: Nanos;
   /** 1, 2, 3… per container in acceptance order, never reused. */
   seq: number;
+  metadata: Metadata;
+  /** "" until edited. */
+  editedAt: Nanos;
+  /** "" unless deleted: then the message is a tombstone (no text, metadata or editedAt). */
+  deletedAt: Nanos;
 }
+
+/** A change to one message (README, "Edit, delete, restore, purge"). */
+export type MessageChange = { op: 'update'; text: string; metadata?: Metadata } | { op: 'delete' | 'restore' | 'purge' };
+
+/** Which messages a list shows: not deleted (the default), only deleted ones, or all of them in place. */
+export type Inclusion = 'visible' | 'deleted' | 'all';
 
 export interface NewMessage {
   /** The message id: the caller's when `clientId`, else a fresh one. */
@@ -43,6 +58,7 @@ export interface NewMessage {
   clientId: boolean;
   authorId: string;
   text: string;
+  metadata: Metadata;
 }
 
 /** A keyset position to page from (README, "Paging with cursors"): after or before the item at `at` (a seq, or an order score). */
@@ -78,6 +94,8 @@ export interface MessageQuery {
   sentBefore?: Nanos;
   /** Bytes of ids and records the page may hold; past it the store throws ReplyTooLarge without building the page. */
   budget: number;
+  /** Default: visible. */
+  include?: Inclusion;
 }
 
 export interface ContainerPage {
@@ -94,10 +112,13 @@ export interface ContainerPage {
  */
 export interface ContainerStore {
   /** Create a new container with a fresh id; `createdAt` is taken by the store. */
-  createContainer(ns: string, kind: Kind, c: { id: string; groupId: string; topic: string }): Promise<Container>;
+  createContainer(ns: string, kind: Kind, c: { id: string; groupId: string; topic: string; metadata: Metadata }): Promise<Container>;
   getContainer(ns: string, kind: Kind, id: string): Promise<Container | null>;
-  /** NOT_FOUND when absent. */
-  updateTopic(ns: string, kind: Kind, id: string, topic: string): Promise<Container>;
+  /** A new topic (unless "") and metadata merged in; NOT_FOUND when absent, INVALID_ARGUMENT over a metadata limit. */
+  updateContainer(ns: string, kind: Kind, id: string, change: { topic: string; metadata?: Metadata }): Promise<Container>;
+  /** NOT_FOUND for an absent container or message; MESSAGE_DELETED, MESSAGE_PURGED, metadata limits (README). */
+  changeMessage(ns: string, kind: Kind, containerId: string, messageId: string, change: MessageChange): Promise<Message>;
+  readMessage(ns: string, kind: Kind, containerId: string, messageId: string): Promise<Message>;
   /** Removes the container and all its messages in O(1) on the request path. Absent ids succeed. */
   deleteContainer(ns: string, kind: Kind, id: string): Promise<void>;
   /** A group's containers by creation order (positions: their order scores). */
@@ -115,7 +136,7 @@ export interface ContainerStore {
    * The chat of exactly this set of users (sorted, distinct), created with
    * `id` when the set has none.
    */
-  chatForUsers(ns: string, userIds: readonly string[], id: string): Promise<Container>;
+  chatForUsers(ns: string, userIds: readonly string[], id: string, metadata: Metadata): Promise<Container>;
   close(): Promise<void>;
 }
 

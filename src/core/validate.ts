@@ -87,3 +87,41 @@ export function parsePage(
     order: parseOrder(req.order),
   };
 }
+
+/**
+ * A metadata map as given (README, "Metadata"): keys not empty, within
+ * MAX_METADATA_KEY_BYTES, well-formed strings, and the map within
+ * MAX_METADATA_KEYS and MAX_METADATA_BYTES (for an update the store checks
+ * the map as it would be after the merge). Every failure names `metadata`.
+ */
+export function checkMetadata(map: Record<string, string> | undefined, limits: Limits): void {
+  if (!map) return;
+  const bad = (detail: string) => new AppError('INVALID_ARGUMENT', `metadata: ${detail}`, { field: 'metadata' });
+  let keys = 0;
+  let bytes = 0;
+  for (const [k, v] of Object.entries(map)) {
+    keys++;
+    if (k === '') throw bad('a key is empty');
+    if (!k.isWellFormed() || !v.isWellFormed()) throw bad('a key or value is not well-formed Unicode');
+    const kb = Buffer.byteLength(k, 'utf8');
+    if (kb > limits.MAX_METADATA_KEY_BYTES) throw bad(`a key is longer than ${limits.MAX_METADATA_KEY_BYTES} bytes (MAX_METADATA_KEY_BYTES)`);
+    bytes += kb + Buffer.byteLength(v, 'utf8');
+  }
+  if (keys > limits.MAX_METADATA_KEYS) throw bad(`more than ${limits.MAX_METADATA_KEYS} keys (MAX_METADATA_KEYS)`);
+  if (bytes > limits.MAX_METADATA_BYTES) throw bad(`keys and values hold more than ${limits.MAX_METADATA_BYTES} bytes (MAX_METADATA_BYTES)`);
+}
+
+/** include_deleted: "" and "false" (visible only), "true" (all, tombstones in place), "only" (deleted only). */
+export function parseInclusion(raw: string | undefined): 'visible' | 'deleted' | 'all' {
+  switch (raw ?? '') {
+    case '':
+    case 'false':
+      return 'visible';
+    case 'true':
+      return 'all';
+    case 'only':
+      return 'deleted';
+    default:
+      throw new AppError('INVALID_ARGUMENT', 'include_deleted must be "", "false", "true" or "only"', { field: 'include_deleted' });
+  }
+}

@@ -88,8 +88,11 @@ export const streamsApi: Api = {
  * user ids) and ignores the rest.
  */
 export function containerReply(api: Api, c: Container): Reply {
-  return { id: c.id, groupId: c.groupId, topic: c.topic, userIds: c.userIds, createdAt: api.time(c.createdAt) };
+  return { id: c.id, groupId: c.groupId, topic: c.topic, userIds: c.userIds, createdAt: api.time(c.createdAt), metadata: c.metadata };
 }
+
+/** A time that may be unset ("") in the API's type: unset stays the field's default. */
+const optionalTime = (api: Api, n: Nanos): unknown => (n === '' ? undefined : api.time(n));
 
 export function messageReply(api: Api, m: Message): Reply {
   return {
@@ -99,5 +102,8 @@ export function messageReply(api: Api, m: Message): Reply {
     text: m.text,
     sentAt: api.time(m.sentAt),
     seq: BigInt(m.seq),
+    metadata: m.metadata,
+    editedAt: optionalTime(api, m.editedAt),
+    deletedAt: optionalTime(api, m.deletedAt),
   };
 }

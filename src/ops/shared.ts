@@ -6,9 +6,10 @@
  */
 import type { Containers } from '../core/containers';
 import { AppError } from '../core/errors';
-import { DEFAULT_PAGE_SIZE } from '../core/limits';
+import { DEFAULT_PAGE_SIZE, type Limits } from '../core/limits';
 import { timestampToNanos } from '../core/time';
-import { checkIdList, checkStrings, intInRange, parsePage } from '../core/validate';
+import { checkIdList, checkMetadata, checkStrings, intInRange, parseInclusion, parsePage } from '../core/validate';
+import type { MessageChange, Metadata } from '../core/model';
 import { containerReply, messageReply, type Api } from './apis';
 import { unary, type Reply, type UnaryOperation } from './operation';
 import type { Cursors, ListId } from '../core/cursors';
@@ -59,12 +60,13 @@ const groupList = (api: Api, ns: string, groupId: string): ListId => ({ ns, kind
 
 export const createContainer: OperationBuilder = (api, core) => {
   const L = core.limits;
-  return unary(async (req: { groupId: string; topic: string }, { ns }) => {
+  return unary(async (req: { groupId: string; topic: string; metadata?: Metadata }, { ns }) => {
     checkStrings([
       { field: 'group_id', value: req.groupId, required: 'MISSING_GROUP_ID', maxBytes: L.MAX_ID_BYTES },
       { field: 'topic', value: req.topic, required: 'MISSING_TOPIC', maxBytes: L.MAX_TOPIC_BYTES },
     ]);
-    return { [api.one]: containerReply(api, await core.create(ns, api.kind, req.groupId, req.topic)) };
+    const metadata = createdMetadata(req.metadata, L);
+    return { [api.one]: containerReply(api, await core.create(ns, api.kind, req.groupId, req.topic, metadata)) };
   });
 };
 
@@ -82,12 +84,15 @@ export const readContainer: OperationBuilder = (api, core) => {
 
 export const updateContainer: OperationBuilder = (api, core) => {
   const L = core.limits;
-  return unary(async (req: { id: string; topic: string }, { ns }) => {
+  // topic or metadata: neither is MISSING_TOPIC, as in m3o.
+  return unary(async (req: { id: string; topic: string; metadata?: Metadata }, { ns }) => {
+    const hasMetadata = Object.keys(req.metadata ?? {}).length > 0;
     checkStrings([
       { field: 'id', value: req.id, required: 'MISSING_ID', maxBytes: L.MAX_ID_BYTES },
-      { field: 'topic', value: req.topic, required: 'MISSING_TOPIC', maxBytes: L.MAX_TOPIC_BYTES },
+      { field: 'topic', value: req.topic, required: hasMetadata ? undefined : 'MISSING_TOPIC', maxBytes: L.MAX_TOPIC_BYTES },
     ]);
-    return { [api.one]: containerReply(api, await core.updateTopic(ns, api.kind, req.id, req.topic)) };
+    checkMetadata(req.metadata, L);
+    return { [api.one]: containerReply(api, await core.update(ns, api.kind, req.id, { topic: req.topic, metadata: req.metadata })) };
   });
 };
 
@@ -115,14 +120,15 @@ export const listContainers: OperationBuilder = (api, core, cursors) => {
 export const createMessage: OperationBuilder = (api, core) => {
   const L = core.limits;
   const cid = api.containerId;
-  return unary(async (req: Record<string, string>, { ns }) => {
+  return unary(async (req: Record<string, string> & { metadata?: Metadata }, { ns }) => {
     checkStrings([
       { field: 'author_id', value: req.authorId, required: 'MISSING_AUTHOR_ID', maxBytes: L.MAX_ID_BYTES },
       { field: cid.wire, value: req[cid.local], required: api.missingContainerId, maxBytes: L.MAX_ID_BYTES },
       { field: 'text', value: req.text, required: 'MISSING_TEXT', maxBytes: L.MAX_TEXT_BYTES },
       { field: 'id', value: req.id, maxBytes: L.MAX_ID_BYTES },
     ]);
-    const m = await core.post(ns, api.kind, req[cid.local], { id: req.id, authorId: req.authorId, text: req.text });
+    const metadata = createdMetadata(req.metadata, L);
+    const m = await core.post(ns, api.kind, req[cid.local], { id: req.id, authorId: req.authorId, text: req.text, metadata });
     return { message: messageReply(api, m) };
   });
 };
@@ -130,6 +136,7 @@ export const createMessage: OperationBuilder = (api, core) => {
 interface ListMessagesRequest extends KeysetFields {
   limit?: bigint | number;
   order?: string;
+  includeDeleted?: string;
   /** Streams only: strictly older than this. */
   sentBefore?: { seconds: bigint; nanos: number };
 }
@@ -145,10 +152,11 @@ export const listMessages: OperationBuilder = (api, core, cursors) => {
     const containerId = req[cid.local] as string;
     checkStrings([{ field: cid.wire, value: containerId, required: api.missingContainerId, maxBytes: L.MAX_ID_BYTES }]);
     const page = parsePage(req, L);
+    const include = parseInclusion(req.includeDeleted);
     const list = messagesList(api, ns, containerId);
     const cursor = keysetOf(req, list, cursors);
     const sentBefore = req.sentBefore ? timestampToNanos('sent_before', req.sentBefore) : undefined;
-    const found = await core.messages(ns, api.kind, containerId, { ...page, sentBefore, cursor });
+    const found = await core.messages(ns, api.kind, containerId, { ...page, sentBefore, cursor, include });
     return {
       messages: found.items.map((m) => messageReply(api, m)),
       ...pageFields(found, list, cursors),
@@ -161,17 +169,18 @@ export const listMessages: OperationBuilder = (api, core, cursors) => {
 export const recentMessages: OperationBuilder = (api, core) => {
   const L = core.limits;
   const { ids: idsField, perContainer } = api;
-  return unary(async (req: Record<string, unknown> & { groupId?: string }, { ns }) => {
+  return unary(async (req: Record<string, unknown> & { groupId?: string; includeDeleted?: string }, { ns }) => {
     const ids = req[idsField.local] as string[];
     const groupId = api.recentByGroup ? (req.groupId ?? '') : '';
     if (ids.length === 0 && groupId === '') throw new AppError(api.missingIds, undefined, { field: idsField.wire });
     checkIdList(idsField.wire, ids, L);
     checkStrings([{ field: 'group_id', value: groupId, maxBytes: L.MAX_ID_BYTES }]);
     const per = intInRange(perContainer.wire, req[perContainer.local] as bigint | number | undefined, L.MAX_RECENT_PER_CONTAINER, DEFAULT_PAGE_SIZE);
+    const include = parseInclusion(req.includeDeleted);
     const messages =
       ids.length > 0
-        ? await core.recent(ns, api.kind, ids, per, perContainer.wire)
-        : await core.recentInGroup(ns, api.kind, groupId, per, perContainer.wire);
+        ? await core.recent(ns, api.kind, ids, per, perContainer.wire, include)
+        : await core.recentInGroup(ns, api.kind, groupId, per, perContainer.wire, include);
     return { messages: messages.map((m) => messageReply(api, m)) };
   });
 };
@@ -179,13 +188,68 @@ export const recentMessages: OperationBuilder = (api, core) => {
 /** Chats only: the chat of a set of users. */
 export const createChat: OperationBuilder = (api, core) => {
   const L = core.limits;
-  return unary(async (req: { userIds: string[]; id: string }, { ns }) => {
+  return unary(async (req: { userIds: string[]; id: string; metadata?: Metadata }, { ns }) => {
     if (req.userIds.length < 2) throw new AppError('MISSING_USER_IDS', undefined, { field: 'user_ids' });
     checkIdList('user_ids', req.userIds, L);
     req.userIds.forEach((u, i) => {
       if (u === '') throw new AppError('INVALID_ARGUMENT', `user_ids[${i}] is empty`, { field: `user_ids[${i}]` });
     });
     checkStrings([{ field: 'id', value: req.id, maxBytes: L.MAX_ID_BYTES }]);
-    return { [api.one]: containerReply(api, await core.createChat(ns, req.userIds, req.id)) };
+    const metadata = createdMetadata(req.metadata, L);
+    return { [api.one]: containerReply(api, await core.createChat(ns, req.userIds, req.id, metadata)) };
+  });
+};
+
+/** Metadata given to a create call: checked, with empty values left out (an empty value means "no key"). */
+function createdMetadata(m: Metadata | undefined, L: Limits): Metadata {
+  checkMetadata(m, L);
+  return Object.fromEntries(Object.entries(m ?? {}).filter(([, v]) => v !== ''));
+}
+
+/** The message's container and id, both required, in that order. */
+function messageRef(api: Api, req: Record<string, unknown>, L: Limits): [string, string] {
+  const cid = api.containerId;
+  const containerId = (req[cid.local] as string | undefined) ?? '';
+  const id = (req.id as string | undefined) ?? '';
+  checkStrings([
+    { field: cid.wire, value: containerId, required: api.missingContainerId, maxBytes: L.MAX_ID_BYTES },
+    { field: 'id', value: id, required: 'MISSING_ID', maxBytes: L.MAX_ID_BYTES },
+  ]);
+  return [containerId, id];
+}
+
+/** UpdateMessage: a new text (unless empty) and metadata merged in; one of the two is required (MISSING_TEXT). */
+export const updateMessage: OperationBuilder = (api, core) => {
+  const L = core.limits;
+  return unary(async (req: Record<string, unknown> & { text?: string; metadata?: Metadata }, { ns }) => {
+    const [containerId, id] = messageRef(api, req, L);
+    const text = req.text ?? '';
+    const hasMetadata = Object.keys(req.metadata ?? {}).length > 0;
+    checkStrings([{ field: 'text', value: text, required: hasMetadata ? undefined : 'MISSING_TEXT', maxBytes: L.MAX_TEXT_BYTES }]);
+    checkMetadata(req.metadata, L);
+    const m = await core.changeMessage(ns, api.kind, containerId, id, { op: 'update', text, metadata: req.metadata });
+    return { message: messageReply(api, m) };
+  });
+};
+
+/** DeleteMessage, RestoreMessage, PurgeMessage: the message after the change. */
+const lifecycle =
+  (op: Exclude<MessageChange['op'], 'update'>): OperationBuilder =>
+  (api, core) => {
+    const L = core.limits;
+    return unary(async (req: Record<string, unknown>, { ns }) => {
+      const [containerId, id] = messageRef(api, req, L);
+      return { message: messageReply(api, await core.changeMessage(ns, api.kind, containerId, id, { op })) };
+    });
+  };
+export const deleteMessage = lifecycle('delete');
+export const restoreMessage = lifecycle('restore');
+export const purgeMessage = lifecycle('purge');
+
+export const readMessage: OperationBuilder = (api, core) => {
+  const L = core.limits;
+  return unary(async (req: Record<string, unknown>, { ns }) => {
+    const [containerId, id] = messageRef(api, req, L);
+    return { message: messageReply(api, await core.readMessage(ns, api.kind, containerId, id)) };
   });
 };

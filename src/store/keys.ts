@@ -4,7 +4,8 @@
  * Layout (version prefix `pl1`, so a future layout can live beside this one):
  *
  *   pl1:{<ns>:<k>:<id>}:meta   hash   the container record (fields below)
- *   pl1:{<ns>:<k>:<id>}:seq    zset   message id -> seq: the message list in acceptance order
+ *   pl1:{<ns>:<k>:<id>}:seq    zset   message id -> seq: the messages not deleted, in acceptance order
+ *   pl1:{<ns>:<k>:<id>}:del    zset   message id -> seq: the deleted (and purged) ones
  *   pl1:{<ns>:<k>:<id>}:msg    hash   message id -> its record (JSON, record.ts)
  *   pl1:{<ns>:<k>:<id>}:feed   stream the container's live feed, `<position>-0` -> change (lua/includes/feed.lua);
  *                                     also the sharded pub/sub channel that wakes its followers
@@ -50,13 +51,14 @@ export interface ContainerKeys {
   meta: string;
   order: string;
   bodies: string;
+  deleted: string;
   rateLimit: string;
   feed: string;
 }
 
 export function containerKeys(ns: string, kind: Kind, id: string): ContainerKeys {
   const base = `${PREFIX}:{${escapeId(ns)}:${KIND_CODE[kind]}:${escapeId(id)}}`;
-  return { meta: `${base}:meta`, order: `${base}:seq`, bodies: `${base}:msg`, rateLimit: `${base}:rl`, feed: `${base}:feed` };
+  return { meta: `${base}:meta`, order: `${base}:seq`, bodies: `${base}:msg`, deleted: `${base}:del`, rateLimit: `${base}:rl`, feed: `${base}:feed` };
 }
 
 /** The cursor secret's key: `~` is outside [A-Za-z0-9._-], so no escaped namespace is `~secret`. */

@@ -8,12 +8,20 @@
  *
  *   id  the id                 g  group_id ("" for chats)   t  topic
  *   c   created_at (ns)        u  user ids, JSON (chats)     s  last seq handed out
- *   n   message count          l  sent_at of the newest message ("" for none)
+ *   n   message count (not deleted)   l  sent_at of the newest message ("" for none)
+ *   e   the feed's last position       md metadata, a JSON object (absent when empty)
  *
  * Message: one entry of the hash `…:msg`, message id → a JSON object with
  * short keys (memory: every message pays for its key names):
  *
- *   {"s": sent_at (ns, a 19-digit string), "a": author_id, "t": text}
+ *   {"s": sent_at (ns, a 19-digit string), "a": author_id, "t": text,
+ *    "m": metadata (absent when empty), "e": edited_at (ns; absent until edited),
+ *    "d": deleted_at (ns; present while deleted), "p": 1 once purged (then no "t", "m", "e")}
+ *
+ * `s` stays first in every record (reads by sent_before take it from the
+ * record's first bytes; lua/changeMessage-5.lua keeps it there). A deleted
+ * message keeps its text and metadata (a restore brings them back); the API
+ * shows it as a tombstone.
  *
  * The append script writes `s` itself (it takes the time), in front of the
  * object this module encodes, by string concatenation: no JSON decode on the
@@ -22,8 +30,8 @@
  * Scripts answer an outcome first, `{ 'OK', … }` or `{ '<failure>' }`, and
  * `outcome()` maps failures to the error table in this one place.
  */
-import { notFound, ReplyTooLarge } from '../core/errors';
-import type { Container, Kind, Message } from '../core/model';
+import { AppError, notFound, ReplyTooLarge } from '../core/errors';
+import type { Container, Kind, Message, Metadata } from '../core/model';
 
 /** The fields of a container hash, by name. */
 export const META = {
@@ -35,6 +43,8 @@ export const META = {
   lastSeq: 's',
   count: 'n',
   lastMessageAt: 'l',
+  feedPosition: 'e',
+  metadata: 'md',
 } as const;
 
 /** A container hash as HGETALL gives it (ioredis: an object; a script: a flat list). */
@@ -51,6 +61,7 @@ export function decodeContainer(kind: Kind, fields: Record<string, string> | str
     lastSeq: Number(f[META.lastSeq] ?? 0),
     messageCount: Number(f[META.count] ?? 0),
     lastMessageAt: f[META.lastMessageAt] ?? '',
+    metadata: f[META.metadata] ? (JSON.parse(f[META.metadata]) as Metadata) : {},
   };
 }
 
@@ -61,27 +72,45 @@ function pairs(flat: string[]): Record<string, string> {
 }
 
 /** A new message's record without `s`, which the append script puts in front. */
-export function encodeNewMessage(m: { authorId: string; text: string }): string {
-  return JSON.stringify({ a: m.authorId, t: m.text });
+export function encodeNewMessage(m: { authorId: string; text: string; metadata: Metadata }): string {
+  return JSON.stringify(Object.keys(m.metadata).length ? { a: m.authorId, t: m.text, m: m.metadata } : { a: m.authorId, t: m.text });
+}
+
+/** Metadata changes for a script to merge, or "" for none. */
+export function encodeMetadata(m: Metadata | undefined): string {
+  return m && Object.keys(m).length ? JSON.stringify(m) : '';
 }
 
 interface StoredMessage {
   s: string;
   a: string;
-  t: string;
+  t?: string;
+  m?: Metadata;
+  e?: string;
+  d?: string;
+  p?: number;
 }
 
+/** A stored message as the API shows it: a deleted one as a tombstone. */
 export function decodeMessage(containerId: string, id: string, seq: number | string, record: string): Message {
   const r = JSON.parse(record) as StoredMessage;
-  return { id, containerId, authorId: r.a, text: r.t, sentAt: r.s, seq: Number(seq) };
+  const base = { id, containerId, authorId: r.a, sentAt: r.s, seq: Number(seq) };
+  if (r.d) return { ...base, text: '', metadata: {}, editedAt: '', deletedAt: r.d };
+  return { ...base, text: r.t ?? '', metadata: r.m ?? {}, editedAt: r.e ?? '', deletedAt: '' };
 }
 
 /** What a script answers when it could not do its work. */
 const FAILURES = {
   NO_CONTAINER: (kind: Kind) => notFound(kind),
+  NO_MESSAGE: () => notFound('message'),
+  MESSAGE_DELETED: () => new AppError('MESSAGE_DELETED', 'the message is deleted: restore it before editing it'),
+  MESSAGE_PURGED: () => new AppError('MESSAGE_PURGED', 'the message is purged: its text is gone for good and it cannot be restored'),
+  /** The merged metadata would break a limit (the script names it). */
+  BAD_METADATA: (_kind: Kind, limit?: unknown) =>
+    new AppError('INVALID_ARGUMENT', `metadata: after the merge the map would be over ${String(limit)}`, { field: 'metadata' }),
   /** A read stopped at its reply budget (the core names the field that asks for fewer). */
   TOO_LARGE: () => new ReplyTooLarge(),
-} satisfies Record<string, (kind: Kind) => Error>;
+} satisfies Record<string, (kind: Kind, detail?: unknown) => Error>;
 
 
 export type Outcome = 'OK' | keyof typeof FAILURES;
@@ -92,5 +121,5 @@ export function outcome<T extends unknown[]>(kind: Kind, reply: [Outcome, ...T])
   if (code === 'OK') return rest as unknown as T;
   const fail = FAILURES[code as keyof typeof FAILURES];
   if (!fail) throw new Error(`store script answered an unknown outcome ${String(code)}`);
-  throw fail(kind);
+  throw fail(kind, rest[0]);
 }

@@ -5,7 +5,7 @@
  */
 import { Redis, Cluster, type RedisOptions } from 'ioredis';
 import { AppError, ReplyTooLarge } from '../core/errors';
-import { defaultLimits } from '../core/limits';
+import { defaultLimits, type Limits } from '../core/limits';
 import type {
   Container,
   ContainerPage,
@@ -15,6 +15,8 @@ import type {
   FeedStore,
   Kind,
   ChangeType,
+  MessageChange,
+  Metadata,
   Message,
   MessagePage,
   MessageQuery,
@@ -27,7 +29,7 @@ import { randomBytes } from 'node:crypto';
 import { chatSetKey, containerKeys, groupKeys, namespaceRateKey, SECRET_KEY, userChatsKey } from './keys';
 import { storeOpLatency } from '../metrics/service';
 import { isTimeout, isUnreachable } from './redis-errors';
-import { decodeContainer, decodeMessage, encodeNewMessage, META, outcome } from './record';
+import { decodeContainer, decodeMessage, encodeMetadata, encodeNewMessage, META, outcome } from './record';
 import { defineScripts, type ScriptedRedis } from './scripts';
 
 export interface RedisStoreOptions {
@@ -40,6 +42,8 @@ export interface RedisStoreOptions {
   commandTimeoutMs: number;
   /** FEED_RETENTION_EVENTS: events kept per container feed. */
   feedRetention?: number;
+  /** The metadata limits the scripts check on merged maps (default: the documented ones). */
+  limits?: Pick<Limits, 'MAX_METADATA_KEYS' | 'MAX_METADATA_BYTES'>;
 }
 
 /** Bytes of message records one feed read carries (the read stops after the event that passes it). */
@@ -50,6 +54,7 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
     readonly redis: ScriptedRedis,
     private readonly opTimeoutMs: number,
     readonly feedRetention: number,
+    private readonly metadataLimits: { keys: number; bytes: number },
     /** How to open another connection like this one (the wake-up subscriber). */
     readonly options: RedisStoreOptions,
   ) {}
@@ -76,7 +81,10 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
     // rejections are what callers see, so the events need no listener output.
     client.on('error', () => undefined);
     await client.connect();
-    return new RedisStore(defineScripts(client), opts.commandTimeoutMs, opts.feedRetention ?? defaultLimits.FEED_RETENTION_EVENTS, opts);
+    return new RedisStore(defineScripts(client), opts.commandTimeoutMs, opts.feedRetention ?? defaultLimits.FEED_RETENTION_EVENTS, {
+      keys: opts.limits?.MAX_METADATA_KEYS ?? defaultLimits.MAX_METADATA_KEYS,
+      bytes: opts.limits?.MAX_METADATA_BYTES ?? defaultLimits.MAX_METADATA_BYTES,
+    }, opts);
   }
 
   /** QUIT when connected (replies already sent are flushed); otherwise stop reconnecting at once. */
@@ -92,10 +100,10 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
     this.redis.disconnect(false);
   }
 
-  createContainer(ns: string, kind: Kind, c: { id: string; groupId: string; topic: string }): Promise<Container> {
+  createContainer(ns: string, kind: Kind, c: { id: string; groupId: string; topic: string; metadata: Metadata }): Promise<Container> {
     return this.guard('createContainer', async () => {
       const k = containerKeys(ns, kind, c.id);
-      const [record] = outcome(kind, await this.redis.createContainer(k.meta, c.id, c.groupId, c.topic, ''));
+      const [record] = outcome(kind, await this.redis.createContainer(k.meta, c.id, c.groupId, c.topic, '', encodeMetadata(c.metadata)));
       // Indexed after the record exists: an index entry without a record can then only be stale.
       await this.redis.groupAdd(groupKeys(ns, kind, c.groupId).index, c.id);
       return decodeContainer(kind, record)!;
@@ -108,10 +116,31 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
     });
   }
 
-  updateTopic(ns: string, kind: Kind, id: string, topic: string): Promise<Container> {
-    return this.guard('updateTopic', async () => {
-      const [record] = outcome(kind, await this.redis.updateTopic(containerKeys(ns, kind, id).meta, topic));
+  updateContainer(ns: string, kind: Kind, id: string, change: { topic: string; metadata?: Metadata }): Promise<Container> {
+    return this.guard('updateContainer', async () => {
+      const meta = containerKeys(ns, kind, id).meta;
+      const L = this.metadataLimits;
+      const [record] = outcome(kind, await this.redis.updateContainer(meta, change.topic, encodeMetadata(change.metadata), L.keys, L.bytes));
       return decodeContainer(kind, record)!;
+    });
+  }
+
+  changeMessage(ns: string, kind: Kind, containerId: string, messageId: string, change: MessageChange): Promise<Message> {
+    return this.guard('changeMessage', async () => {
+      const k = containerKeys(ns, kind, containerId);
+      const [text, metadata] = change.op === 'update' ? [change.text, encodeMetadata(change.metadata)] : ['', ''];
+      const L = this.metadataLimits;
+      const reply = await this.redis.changeMessage(k.meta, k.order, k.deleted, k.bodies, k.feed, change.op, messageId, text, metadata, this.feedRetention, L.keys, L.bytes);
+      const [seq, record] = outcome(kind, reply);
+      return decodeMessage(containerId, messageId, seq, record);
+    });
+  }
+
+  readMessage(ns: string, kind: Kind, containerId: string, messageId: string): Promise<Message> {
+    return this.guard('readMessage', async () => {
+      const k = containerKeys(ns, kind, containerId);
+      const [seq, record] = outcome(kind, await this.redis.readMessage(k.meta, k.order, k.deleted, k.bodies, messageId));
+      return decodeMessage(containerId, messageId, seq, record);
     });
   }
 
@@ -125,7 +154,7 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
         const users = await this.redis.hget(k.meta, META.users);
         if (users) await this.redis.deleteIfEqual(chatSetKey(ns, JSON.parse(users) as string[]), id);
       }
-      const [group, users] = outcome(kind, await this.redis.deleteContainer(k.meta, k.order, k.bodies, k.feed));
+      const [group, users] = outcome(kind, await this.redis.deleteContainer(k.meta, k.order, k.deleted, k.bodies, k.feed));
       // Threads and conversations: the group-index entry after the record (a stale entry is
       // dropped by the next list that meets it). Chats: each user's index entry (a stale one is
       // skipped by the subscription that meets it).
@@ -162,7 +191,7 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
   appendMessage(ns: string, kind: Kind, containerId: string, m: NewMessage): Promise<Message> {
     return this.guard('appendMessage', async () => {
       const k = containerKeys(ns, kind, containerId);
-      const reply = await this.redis.appendMessage(k.meta, k.order, k.bodies, k.feed, m.id, encodeNewMessage(m), m.clientId ? '1' : '0', this.feedRetention);
+      const reply = await this.redis.appendMessage(k.meta, k.order, k.deleted, k.bodies, k.feed, m.id, encodeNewMessage(m), m.clientId ? '1' : '0', this.feedRetention);
       const [, seq, record] = outcome(kind, reply);
       return decodeMessage(containerId, m.id, seq, record);
     });
@@ -175,6 +204,7 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
       const reply = await this.redis.listMessages(
         k.meta,
         k.order,
+        k.deleted,
         k.bodies,
         q.offset,
         q.limit,
@@ -183,6 +213,7 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
         q.budget,
         c?.dir ?? '',
         c?.at ?? 0,
+        q.include ?? 'visible',
       );
       const [flat, hasMore, followsLast, feedPosition, bytes] = outcome(kind, reply);
       const items: Message[] = [];
@@ -201,7 +232,7 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
       const k = containerKeys(ns, kind, id);
       const [last, resync, flat] = outcome(
         kind,
-        await this.redis.feedRead(k.meta, k.feed, k.order, k.bodies, String(after), count, this.feedRetention, FEED_READ_BYTES),
+        await this.redis.feedRead(k.meta, k.feed, k.bodies, String(after), count, this.feedRetention, FEED_READ_BYTES),
       );
       const entries: FeedEntry[] = [];
       for (let i = 0; i < flat.length; i += 6) {
@@ -233,7 +264,7 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
     });
   }
 
-  chatForUsers(ns: string, userIds: readonly string[], id: string): Promise<Container> {
+  chatForUsers(ns: string, userIds: readonly string[], id: string, metadata: Metadata): Promise<Container> {
     return this.guard('chatForUsers', async () => {
       const setKey = chatSetKey(ns, userIds);
       const users = JSON.stringify(userIds);
@@ -244,7 +275,7 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
         const prev = await this.redis.set(setKey, id, 'NX', 'GET');
         const target = prev ?? id;
         const k = containerKeys(ns, 'chat', target);
-        const [record] = outcome('chat', await this.redis.createContainer(k.meta, target, '', '', users));
+        const [record] = outcome('chat', await this.redis.createContainer(k.meta, target, '', '', users, encodeMetadata(metadata)));
         const chat = decodeContainer('chat', record)!;
         if (sameList(chat.userIds, userIds)) {
           // Each user's chat index, in the users' own slots: an idempotent follow-up that every

@@ -43,12 +43,28 @@ function resolveIncludes(dir: string, file: string, seen: Set<string>): string {
  * Scripts that can fail answer an outcome first (record.ts `outcome()`).
  */
 export interface ScriptCommands {
-  createContainer(meta: string, id: string, group: string, topic: string, users: string): Promise<['OK', string[]]>;
-  updateTopic(meta: string, topic: string): Promise<[Outcome, string[]]>;
-  deleteContainer(meta: string, order: string, records: string, feed: string): Promise<['OK', string?, string?]>;
+  createContainer(meta: string, id: string, group: string, topic: string, users: string, metadata: string): Promise<['OK', string[]]>;
+  updateContainer(meta: string, topic: string, metadata: string, maxKeys: number, maxBytes: number): Promise<[Outcome, string[]]>;
+  deleteContainer(meta: string, order: string, deleted: string, records: string, feed: string): Promise<['OK', string?, string?]>;
+  changeMessage(
+    meta: string,
+    order: string,
+    deleted: string,
+    records: string,
+    feed: string,
+    op: string,
+    id: string,
+    text: string,
+    metadata: string,
+    retention: number,
+    maxKeys: number,
+    maxBytes: number,
+  ): Promise<[Outcome, number, string]>;
+  readMessage(meta: string, order: string, deleted: string, records: string, id: string): Promise<[Outcome, number, string]>;
   appendMessage(
     meta: string,
     order: string,
+    deleted: string,
     records: string,
     feed: string,
     id: string,
@@ -59,7 +75,6 @@ export interface ScriptCommands {
   feedRead(
     meta: string,
     feed: string,
-    order: string,
     records: string,
     after: string,
     count: number,
@@ -70,6 +85,7 @@ export interface ScriptCommands {
   listMessages(
     meta: string,
     order: string,
+    deleted: string,
     records: string,
     offset: number,
     limit: number,
@@ -78,6 +94,7 @@ export interface ScriptCommands {
     budget: number,
     cursorDir: '' | 'after' | 'before',
     cursorAt: number,
+    include: 'visible' | 'deleted' | 'all',
   ): Promise<[Outcome, string[], number, number, number, number]>;
   groupPage(index: string, order: 'asc' | 'desc', offset: number, limit: number, cursorDir: '' | 'after' | 'before', cursorAt: number): Promise<['OK', string[], string[], number, number]>;
   groupAdd(index: string, id: string): Promise<['OK', number]>;

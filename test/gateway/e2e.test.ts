@@ -16,7 +16,7 @@ describe('threads.Threads', () => {
     expect(created.status).toBe(200);
     expect(created.headers.get('content-type')).toMatch(/^application\/json/);
     const thread = created.body.thread;
-    expect(Object.keys(thread).sort()).toEqual(['created_at', 'group_id', 'id', 'topic']);
+    expect(Object.keys(thread).sort()).toEqual(['created_at', 'group_id', 'id', 'metadata', 'topic']);
     expect(thread).toMatchObject({ group_id: 'tg1', topic: 'hello' });
     expect(thread.created_at).toMatch(RFC3339);
 
@@ -45,7 +45,7 @@ describe('threads.Threads', () => {
     for (const text of texts) {
       const r = await stack.gw.post('/threads/Threads/CreateMessage', { thread_id: threadId, author_id: 'ann', text, id: `m-${text}` });
       expect(r.status).toBe(200);
-      expect(Object.keys(r.body.message).sort()).toEqual(['author_id', 'id', 'sent_at', 'seq', 'text', 'thread_id']);
+      expect(Object.keys(r.body.message).sort()).toEqual(['author_id', 'deleted_at', 'edited_at', 'id', 'metadata', 'sent_at', 'seq', 'text', 'thread_id']);
       expect(r.body.message.sent_at).toMatch(RFC3339);
       expect(r.body.message.seq).toMatch(DECIMAL); // uint64: a string
       sent.push(r.body.message);
@@ -87,7 +87,7 @@ describe('chats.Chats', () => {
 
     const m = await stack.gw.post('/chats/Chats/SendMessage', { chat_id: a.body.chat.id, author_id: 'amy', text: 'hi', id: 'c1' });
     expect(m.status).toBe(200);
-    expect(Object.keys(m.body.message).sort()).toEqual(['author_id', 'chat_id', 'id', 'sent_at', 'seq', 'text']);
+    expect(Object.keys(m.body.message).sort()).toEqual(['author_id', 'chat_id', 'deleted_at', 'edited_at', 'id', 'metadata', 'sent_at', 'seq', 'text']);
     expect(m.body.message.sent_at).toMatch(DECIMAL);
 
     // The same nanoseconds as the service holds, digit for digit (a JSON number would have lost the last ones).
@@ -103,7 +103,7 @@ describe('streams.Streams and its /protobuf/Streams alias', () => {
     const c = await stack.gw.post('/protobuf/Streams/CreateConversation', { group_id: 'sg1', topic: 'news' });
     expect(c.status).toBe(200);
     const conv = c.body.conversation; // a single object, not the seed's one-element array
-    expect(Object.keys(conv).sort()).toEqual(['created_at', 'group_id', 'id', 'topic']);
+    expect(Object.keys(conv).sort()).toEqual(['created_at', 'group_id', 'id', 'metadata', 'topic']);
     expect(conv.created_at).toMatch(RFC3339);
     expect((await stack.gw.post('/streams/Streams/ReadConversation', { id: conv.id })).body).toEqual({ conversation: conv });
     const upd = await stack.gw.post('/protobuf/Streams/UpdateConversation', { id: conv.id, topic: 'weather' });

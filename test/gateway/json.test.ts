@@ -81,11 +81,11 @@ describe('responses: binary from the service → JSON out', () => {
       prevCursor: '',
       hasMore: false,
       feedCursor: '',
-      messages: [{ id: 'm', authorId: 'a', chatId: 'c', text: '', sentAt: '1795452858654288001', seq: '18446744073709551615' }],
+      messages: [{ id: 'm', authorId: 'a', chatId: 'c', text: '', sentAt: '1795452858654288001', seq: '18446744073709551615', metadata: {}, editedAt: '0', deletedAt: '0' }],
     }).finish();
     const json = responseToJson(schema('chats.ListMessagesResponse'), fromBinary(schema('chats.ListMessagesResponse'), bytes));
     expect(JSON.stringify(json)).toBe(
-      '{"messages":[{"id":"m","author_id":"a","chat_id":"c","text":"","sent_at":"1795452858654288001","seq":"18446744073709551615"}],"next_cursor":"","prev_cursor":"","has_more":false,"feed_cursor":""}',
+      '{"messages":[{"id":"m","author_id":"a","chat_id":"c","text":"","sent_at":"1795452858654288001","seq":"18446744073709551615","metadata":{},"edited_at":"0","deleted_at":"0"}],"next_cursor":"","prev_cursor":"","has_more":false,"feed_cursor":""}',
     );
   });
 

@@ -44,12 +44,12 @@ const createThread = (call: ServerUnaryCall<CreateThreadRequest, CreateThreadRes
     case 'unset':
       return cb(null, { thread: undefined });
     default:
-      return cb(null, { thread: { id: 'only-id', groupId: '', topic: '', createdAt: '' } });
+      return cb(null, { thread: { id: 'only-id', groupId: '', topic: '', createdAt: '', metadata: {} } });
   }
 };
 
 const readConversation = (_call: ServerUnaryCall<ReadConversationRequest, ReadConversationResponse>, cb: sendUnaryData<ReadConversationResponse>) =>
-  cb(null, { conversation: { id: 'c1', groupId: '', topic: '', createdAt: undefined } });
+  cb(null, { conversation: { id: 'c1', groupId: '', topic: '', createdAt: undefined, metadata: {} } });
 
 beforeAll(async () => {
   server = new Server();
@@ -105,8 +105,8 @@ describe('metadata sent upstream', () => {
     await gw.post('/threads/Threads/CreateThread', { groupId: 'camel', topic: 'ok' });
     await gw.post('/threads/Threads/CreateThread', { group_id: 'snake', topic: 'ok' });
     expect(seen.map((s) => s.request)).toEqual([
-      { groupId: 'camel', topic: 'ok' },
-      { groupId: 'snake', topic: 'ok' },
+      { groupId: 'camel', topic: 'ok', metadata: {} },
+      { groupId: 'snake', topic: 'ok', metadata: {} },
     ]);
   });
 });
@@ -169,12 +169,12 @@ describe('statuses relayed', () => {
 
 describe('every response field present', () => {
   it('unset strings are "" and an unset message field is null', async () => {
-    expect((await createThread1('ok')).r.body).toEqual({ thread: { id: 'only-id', group_id: '', topic: '', created_at: '' } });
+    expect((await createThread1('ok')).r.body).toEqual({ thread: { id: 'only-id', group_id: '', topic: '', created_at: '', metadata: {} } });
     expect((await createThread1('unset')).r.body).toEqual({ thread: null });
   });
 
   it('an unset Timestamp inside a message is null', async () => {
     const r = await gw.post('/streams/Streams/ReadConversation', { id: 'c1' });
-    expect(r.body).toEqual({ conversation: { id: 'c1', group_id: '', topic: '', created_at: null } });
+    expect(r.body).toEqual({ conversation: { id: 'c1', group_id: '', topic: '', created_at: null, metadata: {} } });
   });
 });

@@ -26,9 +26,11 @@ export async function storeProblems(r: Redis): Promise<string[]> {
   for (const base of metaTags) {
     const [id, group, , , , s, n] = await r.hmget(`${base}:meta`, 'id', 'g', 't', 'c', 'u', 's', 'n');
     const card = await r.zcard(`${base}:seq`);
+    const deleted = await r.zcard(`${base}:del`);
     const bodies = await r.hlen(`${base}:msg`);
-    if (card !== Number(n) || bodies !== Number(n)) problems.push(`${base}: count ${n}, order ${card}, bodies ${bodies}`);
-    if (Number(s) < Number(n)) problems.push(`${base}: last seq ${s} below count ${n}`);
+    // The count is of messages not deleted; every seq handed out is one message, visible or deleted.
+    if (card !== Number(n) || bodies !== card + deleted) problems.push(`${base}: count ${n}, order ${card}, deleted ${deleted}, bodies ${bodies}`);
+    if (Number(s) !== card + deleted) problems.push(`${base}: last seq ${s}, but ${card} + ${deleted} messages`);
     const entries = await r.zrange(`${base}:seq`, 0, -1, 'WITHSCORES');
     let lastSent = '';
     for (let i = 0; i < entries.length; i += 2) {
@@ -59,7 +61,7 @@ export async function storeProblems(r: Redis): Promise<string[]> {
     }
   }
   // No message data without its container record.
-  for (const k of [...(await scanAll(r, 'pl1:{*}:seq')), ...(await scanAll(r, 'pl1:{*}:msg'))]) {
+  for (const k of [...(await scanAll(r, 'pl1:{*}:seq')), ...(await scanAll(r, 'pl1:{*}:del')), ...(await scanAll(r, 'pl1:{*}:msg')), ...(await scanAll(r, 'pl1:{*}:feed'))]) {
     if (!metaTags.has(k.slice(0, k.lastIndexOf(':')))) problems.push(`${k}: messages without a container`);
   }
   // Every group index entry names a container that exists.

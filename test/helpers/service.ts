@@ -46,7 +46,7 @@ export async function startService(
   opts: { grpc?: Partial<GrpcLimits> } = {},
 ): Promise<TestService> {
   const log = createLogger('silent', 'test');
-  const store = await RedisStore.connect({ url: redisUrl, commandTimeoutMs, feedRetention: limits.FEED_RETENTION_EVENTS });
+  const store = await RedisStore.connect({ url: redisUrl, commandTimeoutMs, feedRetention: limits.FEED_RETENTION_EVENTS, limits });
   const wake = await RedisWake.connect(store.options);
   const keys = new KeyRing(TEST_KEYS);
   const calls = await buildCalls(store, { limits, rate, keys, wake }, log);

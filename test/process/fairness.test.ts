@@ -82,7 +82,7 @@ it('one namespace flooding large reads: another namespace’s calls are all answ
   // Loaded: 16 connections of the other tenant reading ~4 MiB pages as fast as they can. Their
   // replies are taken as bytes, not decoded: decoding 4 MiB in this process would stall the
   // event loop that times the light calls, and measure the test instead of the service.
-  const request = Buffer.from(ListMessagesRequest.encode({ threadId: big!.id, limit: '250', offset: '0', order: '', after: '', before: '' }).finish());
+  const request = Buffer.from(ListMessagesRequest.encode({ threadId: big!.id, limit: '250', offset: '0', order: '', after: '', before: '', includeDeleted: '' }).finish());
   const md = new Metadata();
   md.set('authorization', `Bearer ${TEST_TOKEN}`);
   const flooders = Array.from({ length: 16 }, () => new Client(target, credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 }));

@@ -31,7 +31,7 @@ let redis: TestRedis;
 let svc: TestService;
 let gw: TestGateway;
 /** Containers that exist, so generated writes and reads also reach the store. */
-const fixed = { thread: '', chat: '', conv: '', group: 'props-gw' };
+const fixed = { thread: '', chat: '', conv: '', group: 'props-gw', msg: { thread: '', chat: '', conv: '' }, purged: { thread: '', chat: '', conv: '' } };
 
 beforeAll(async () => {
   redis = await startRedis();
@@ -40,6 +40,19 @@ beforeAll(async () => {
   fixed.thread = (await svc.threads.createThread({ groupId: fixed.group, topic: 't' })).thread!.id;
   fixed.chat = (await svc.chats.createChat({ userIds: ['u1', 'u2'] })).chat!.id;
   fixed.conv = (await svc.streams.createConversation({ groupId: fixed.group, topic: 't' })).conversation!.id;
+  // Per container: a message that stays (UpdateMessage, ReadMessage, RestoreMessage of a live one), and
+  // a purged one (DeleteMessage and PurgeMessage of it change nothing and answer 200).
+  for (const [k, post] of [
+    ['thread', (text: string) => svc.threads.createMessage({ threadId: fixed.thread, authorId: 'a', text })],
+    ['chat', (text: string) => svc.chats.sendMessage({ chatId: fixed.chat, authorId: 'a', text })],
+    ['conv', (text: string) => svc.streams.createMessage({ conversationId: fixed.conv, authorId: 'a', text })],
+  ] as const) {
+    fixed.msg[k] = (await post('stays')).message!.id;
+    fixed.purged[k] = (await post('purged')).message!.id;
+  }
+  await svc.threads.purgeMessage({ threadId: fixed.thread, id: fixed.purged.thread });
+  await svc.chats.purgeMessage({ chatId: fixed.chat, id: fixed.purged.chat });
+  await svc.streams.purgeMessage({ conversationId: fixed.conv, id: fixed.purged.conv });
 });
 afterAll(async () => {
   await gw?.stop();
@@ -50,7 +63,7 @@ afterAll(async () => {
 // ---------------------------------------------------------------------------
 // The shape of each request field, from the descriptors.
 
-type Kind = 'string' | 'int64' | 'strings' | 'StringValue' | 'Int32Value' | 'Timestamp';
+type Kind = 'string' | 'int64' | 'strings' | 'StringValue' | 'Int32Value' | 'Timestamp' | 'map';
 
 function kindOf(f: DescField): Kind {
   if (f.fieldKind === 'scalar' && f.scalar === ScalarType.STRING) return 'string';
@@ -59,6 +72,7 @@ function kindOf(f: DescField): Kind {
   if (f.fieldKind === 'message' && f.message.typeName === 'google.protobuf.StringValue') return 'StringValue';
   if (f.fieldKind === 'message' && f.message.typeName === 'google.protobuf.Int32Value') return 'Int32Value';
   if (f.fieldKind === 'message' && f.message.typeName === 'google.protobuf.Timestamp') return 'Timestamp';
+  if (f.fieldKind === 'map' && f.mapKey === ScalarType.STRING && f.mapKind === 'scalar' && f.scalar === ScalarType.STRING) return 'map';
   throw new Error(`a request field of a kind this test does not generate yet: ${f.parent.typeName}.${f.name}`);
 }
 
@@ -90,6 +104,17 @@ function baseBody(route: Route): Record<string, unknown> {
     'streams.ListMessagesRequest': { conversation_id: fixed.conv },
     'streams.RecentMessagesRequest': { conversation_ids: [fixed.conv] },
   };
+  // The lifecycle methods, on the three APIs alike.
+  const refs = { threads: ['thread_id', 'thread'], chats: ['chat_id', 'chat'], streams: ['conversation_id', 'conv'] } as const;
+  for (const [pkg, [field, k]] of Object.entries(refs)) {
+    const live = { [field]: fixed[k], id: fixed.msg[k] };
+    const purged = { [field]: fixed[k], id: fixed.purged[k] };
+    bodies[`${pkg}.UpdateMessageRequest`] = { ...live, text: 'edited', metadata: { k: 'v' } };
+    bodies[`${pkg}.ReadMessageRequest`] = live;
+    bodies[`${pkg}.RestoreMessageRequest`] = live;
+    bodies[`${pkg}.DeleteMessageRequest`] = purged;
+    bodies[`${pkg}.PurgeMessageRequest`] = purged;
+  }
   const b = bodies[t];
   if (!b) throw new Error(`no valid base request for ${t}: add one`);
   return { ...b };
@@ -174,6 +199,13 @@ function typedValue(f: DescField, route: Route): fc.Arbitrary<unknown> {
       return int32Values;
     case 'Timestamp':
       return timestamps;
+    case 'map':
+      return fc.oneof(
+        fc.dictionary(fc.oneof(strings(route), fc.constantFrom('k', 'lang', '')), fc.oneof(strings(route), fc.constant('')), { maxKeys: 8 }),
+        fc.dictionary(fc.string({ minLength: 1, maxLength: 4 }), fc.constant('v'), { minKeys: 60, maxKeys: 70 }), // around MAX_METADATA_KEYS
+        fc.constant({ big: 'x'.repeat(16_400) }), // over MAX_METADATA_BYTES
+        fc.constant(null),
+      );
     case 'strings':
       return fc.oneof(
         fc.array(strings(route), { maxLength: 8 }),
@@ -200,6 +232,8 @@ function wrongValue(f: DescField): fc.Arbitrary<unknown> {
       return fc.oneof(any, fc.constantFrom<unknown>(0, 1795452858, -1, 'yesterday', '2026-13-01T00:00:00Z', '2026-01-02 15:04:05', '1795452858'));
     case 'strings':
       return fc.oneof(any.filter((v) => !Array.isArray(v)), fc.constantFrom<unknown>('a', 1, [1], [null], [{}], [[]], [true], ['a', 2]));
+    case 'map':
+      return fc.constantFrom<unknown>('a', 1, true, [], ['a'], { a: 1 }, { a: true }, { a: {} }, { a: ['x'] }, { a: null });
   }
 }
 
@@ -239,6 +273,7 @@ const DOCUMENTED_IDS: Record<number, ReadonlySet<string>> = {
   401: new Set(['UNAUTHORIZED']),
   403: new Set(['FORBIDDEN']),
   404: new Set(['NOT_FOUND']),
+  409: new Set(['MESSAGE_DELETED', 'MESSAGE_PURGED']),
   413: new Set(['PAYLOAD_TOO_LARGE']),
   415: new Set(['UNSUPPORTED_MEDIA_TYPE']),
 };
@@ -341,7 +376,7 @@ it('a field given under both its snake_case and lowerCamelCase names is 400 nami
   const twoNamed = ROUTES.flatMap((route) => route.input.fields.filter((f) => f.name !== f.jsonName).map((f) => [route, f] as const));
   for (const [route, f] of twoNamed) {
     const obj = baseBody(route);
-    const v = obj[f.name] ?? (kindOf(f) === 'strings' ? ['x'] : kindOf(f) === 'Timestamp' ? '2026-01-02T15:04:05Z' : kindOf(f) === 'string' ? 'x' : 5);
+    const v = obj[f.name] ?? (kindOf(f) === 'strings' ? ['x'] : kindOf(f) === 'Timestamp' ? '2026-01-02T15:04:05Z' : kindOf(f) === 'string' ? 'x' : kindOf(f) === 'map' ? { k: 'v' } : 5);
     obj[f.name] = v;
     obj[f.jsonName] = v;
     const body = JSON.stringify(obj);

@@ -56,7 +56,7 @@ const WRITE_RUNS = 100;
 // a field not sent. Ids of the fixture are symbolic (a pool and an index),
 // resolved when the request is sent, so generation needs no running service.
 
-type Pool = 'thread' | 'chat' | 'conv' | 'wthread' | 'wchat' | 'wconv';
+type Pool = 'thread' | 'chat' | 'conv' | 'wthread' | 'wchat' | 'wconv' | 'tmsg' | 'cmsg' | 'vmsg' | 'wtmsg' | 'wcmsg' | 'wvmsg';
 interface Ref {
   pool: Pool;
   i: number;
@@ -74,7 +74,7 @@ type Model = Record<string, unknown>;
 
 type Kind = 'string' | 'strings' | 'int64' | 'int32w' | 'stringw' | 'timestamp';
 type Service = 'threads' | 'chats' | 'streams';
-type WriteKind = 'same' | 'create' | 'message';
+type WriteKind = 'same' | 'create' | 'message' | 'edit';
 
 interface Spec {
   service: Service;
@@ -223,6 +223,31 @@ const SPECS: Spec[] = [
     valid: { threadId: { pool: 'wthread', i: 0 }, authorId: 'ann', text: 'hi' },
   },
   {
+    service: 'threads', rpc: 'ReadMessage', fields: { threadId: 'string', id: 'string' },
+    gen: fc.record({ threadId: opt(id('thread', 'thread', 'wthread')), id: opt(id('tmsg', 'tmsg', 'wtmsg')) }),
+    valid: { threadId: { pool: 'thread', i: 1 }, id: { pool: 'tmsg', i: 0 } },
+  },
+  {
+    service: 'threads', rpc: 'UpdateMessage', fields: { threadId: 'string', id: 'string', text: 'string' }, write: 'edit',
+    gen: fc.record({ threadId: opt(id('wthread')), id: opt(id('wtmsg')), text: opt(text(T)) }),
+    valid: { threadId: { pool: 'wthread', i: 0 }, id: { pool: 'wtmsg', i: 0 }, text: 'edited' },
+  },
+  {
+    service: 'threads', rpc: 'RestoreMessage', fields: { threadId: 'string', id: 'string' }, write: 'same',
+    gen: fc.record({ threadId: opt(id('wthread')), id: opt(id('wtmsg')) }),
+    valid: { threadId: { pool: 'wthread', i: 0 }, id: { pool: 'wtmsg', i: 0 } },
+  },
+  {
+    service: 'threads', rpc: 'DeleteMessage', fields: { threadId: 'string', id: 'string' }, write: 'same',
+    gen: fc.record({ threadId: opt(id('wthread')), id: opt(id('wtmsg')) }),
+    valid: { threadId: { pool: 'wthread', i: 0 }, id: { pool: 'wtmsg', i: 1 } },
+  },
+  {
+    service: 'threads', rpc: 'PurgeMessage', fields: { threadId: 'string', id: 'string' }, write: 'same',
+    gen: fc.record({ threadId: opt(id('wthread')), id: opt(id('wtmsg')) }),
+    valid: { threadId: { pool: 'wthread', i: 0 }, id: { pool: 'wtmsg', i: 1 } },
+  },
+  {
     service: 'threads', rpc: 'DeleteThread', fields: { id: 'string' }, write: 'same',
     gen: fc.record({ id: opt(id('wthread')) }),
     valid: { id: { pool: 'wthread', i: 1 } },
@@ -245,6 +270,31 @@ const SPECS: Spec[] = [
     service: 'chats', rpc: 'SendMessage', fields: { id: 'string', chatId: 'string', authorId: 'string', text: 'string' }, write: 'message',
     gen: fc.record({ id: opt(clientId), chatId: opt(id('wchat')), authorId: opt(text(I)), text: opt(text(T)) }),
     valid: { chatId: { pool: 'wchat', i: 0 }, authorId: 'w1', text: 'hi', id: 'cm-0' },
+  },
+  {
+    service: 'chats', rpc: 'ReadMessage', fields: { chatId: 'string', id: 'string' },
+    gen: fc.record({ chatId: opt(id('chat', 'chat', 'wchat')), id: opt(id('cmsg', 'cmsg', 'wcmsg')) }),
+    valid: { chatId: { pool: 'chat', i: 1 }, id: { pool: 'cmsg', i: 0 } },
+  },
+  {
+    service: 'chats', rpc: 'UpdateMessage', fields: { chatId: 'string', id: 'string', text: 'string' }, write: 'edit',
+    gen: fc.record({ chatId: opt(id('wchat')), id: opt(id('wcmsg')), text: opt(text(T)) }),
+    valid: { chatId: { pool: 'wchat', i: 0 }, id: { pool: 'wcmsg', i: 0 }, text: 'edited' },
+  },
+  {
+    service: 'chats', rpc: 'RestoreMessage', fields: { chatId: 'string', id: 'string' }, write: 'same',
+    gen: fc.record({ chatId: opt(id('wchat')), id: opt(id('wcmsg')) }),
+    valid: { chatId: { pool: 'wchat', i: 0 }, id: { pool: 'wcmsg', i: 0 } },
+  },
+  {
+    service: 'chats', rpc: 'DeleteMessage', fields: { chatId: 'string', id: 'string' }, write: 'same',
+    gen: fc.record({ chatId: opt(id('wchat')), id: opt(id('wcmsg')) }),
+    valid: { chatId: { pool: 'wchat', i: 0 }, id: { pool: 'wcmsg', i: 1 } },
+  },
+  {
+    service: 'chats', rpc: 'PurgeMessage', fields: { chatId: 'string', id: 'string' }, write: 'same',
+    gen: fc.record({ chatId: opt(id('wchat')), id: opt(id('wcmsg')) }),
+    valid: { chatId: { pool: 'wchat', i: 0 }, id: { pool: 'wcmsg', i: 1 } },
   },
   {
     service: 'chats', rpc: 'DeleteChat', fields: { id: 'string' }, write: 'same',
@@ -288,6 +338,31 @@ const SPECS: Spec[] = [
     valid: { conversationId: { pool: 'wconv', i: 0 }, authorId: 'ann', text: 'hi' },
   },
   {
+    service: 'streams', rpc: 'ReadMessage', fields: { conversationId: 'string', id: 'string' },
+    gen: fc.record({ conversationId: opt(id('conv', 'conv', 'wconv')), id: opt(id('vmsg', 'vmsg', 'wvmsg')) }),
+    valid: { conversationId: { pool: 'conv', i: 1 }, id: { pool: 'vmsg', i: 0 } },
+  },
+  {
+    service: 'streams', rpc: 'UpdateMessage', fields: { conversationId: 'string', id: 'string', text: 'string' }, write: 'edit',
+    gen: fc.record({ conversationId: opt(id('wconv')), id: opt(id('wvmsg')), text: opt(text(T)) }),
+    valid: { conversationId: { pool: 'wconv', i: 0 }, id: { pool: 'wvmsg', i: 0 }, text: 'edited' },
+  },
+  {
+    service: 'streams', rpc: 'RestoreMessage', fields: { conversationId: 'string', id: 'string' }, write: 'same',
+    gen: fc.record({ conversationId: opt(id('wconv')), id: opt(id('wvmsg')) }),
+    valid: { conversationId: { pool: 'wconv', i: 0 }, id: { pool: 'wvmsg', i: 0 } },
+  },
+  {
+    service: 'streams', rpc: 'DeleteMessage', fields: { conversationId: 'string', id: 'string' }, write: 'same',
+    gen: fc.record({ conversationId: opt(id('wconv')), id: opt(id('wvmsg')) }),
+    valid: { conversationId: { pool: 'wconv', i: 0 }, id: { pool: 'wvmsg', i: 1 } },
+  },
+  {
+    service: 'streams', rpc: 'PurgeMessage', fields: { conversationId: 'string', id: 'string' }, write: 'same',
+    gen: fc.record({ conversationId: opt(id('wconv')), id: opt(id('wvmsg')) }),
+    valid: { conversationId: { pool: 'wconv', i: 0 }, id: { pool: 'wvmsg', i: 1 } },
+  },
+  {
     service: 'streams', rpc: 'DeleteConversation', fields: { id: 'string' }, write: 'same',
     gen: fc.record({ id: opt(id('wconv')) }),
     valid: { id: { pool: 'wconv', i: 1 } },
@@ -322,7 +397,7 @@ const CANONICAL: JsonStyle = { camel: false, nulls: false, int64Numbers: false, 
 let redis: TestRedis;
 let svc: TestService;
 let gw: TestGateway;
-const pools: Record<Pool, string[]> = { thread: [], chat: [], conv: [], wthread: [], wchat: [], wconv: [] };
+const pools: Record<Pool, string[]> = { thread: [], chat: [], conv: [], wthread: [], wchat: [], wconv: [], tmsg: [], cmsg: [], vmsg: [], wtmsg: [], wcmsg: [], wvmsg: [] };
 /** sent_at of every fixture conversation message. */
 const times: Ts[] = [];
 
@@ -376,6 +451,15 @@ beforeAll(async () => {
     }
   }
   for (const users of [['w1', 'w2'], ['w1', 'w3'], ['w2', 'w3', 'w4']]) pools.wchat.push((await svc.chats.createChat({ userIds: users })).chat!.id);
+  await fill((m) => svc.chats.sendMessage({ ...m, chatId: pools.wchat[0] }), 2, 'wc');
+  // Message ids, container by container in pool order (so the first ids belong to the first container with messages).
+  const ids = (r: { messages: { id: string }[] }) => r.messages.map((m) => m.id);
+  for (const t of pools.thread.slice(0, -1)) pools.tmsg.push(...ids(await svc.threads.listMessages({ threadId: t, order: 'asc', limit: '50' })));
+  for (const t of pools.wthread) pools.wtmsg.push(...ids(await svc.threads.listMessages({ threadId: t, order: 'asc', limit: '50' })));
+  for (const c of pools.chat) pools.cmsg.push(...ids(await svc.chats.listMessages({ chatId: c, order: 'asc', limit: '50' })));
+  pools.wcmsg.push(...ids(await svc.chats.listMessages({ chatId: pools.wchat[0], order: 'asc', limit: '50' })));
+  for (const c of pools.conv) pools.vmsg.push(...ids(await svc.streams.listMessages({ conversationId: c, order: 'asc', limit: 50 })));
+  for (const c of pools.wconv) pools.wvmsg.push(...ids(await svc.streams.listMessages({ conversationId: c, order: 'asc', limit: 50 })));
 });
 
 afterAll(async () => {
@@ -560,6 +644,12 @@ function compareWrites(spec: Spec, req: Model, first: Outcome & { ok: true }, se
   const [name, a] = only(first.body);
   const [name2, b] = only(second.body);
   expect(name2).toBe(name);
+  if (spec.write === 'edit') {
+    // The same edit twice: the same message, edited again a little later.
+    expect(without(b, 'edited_at')).toEqual(without(a, 'edited_at'));
+    expect(nanosOf(b.edited_at)).toBeGreaterThan(nanosOf(a.edited_at));
+    return;
+  }
   if (spec.write === 'create') {
     // Two new containers: the same but for their ids and creation times.
     expect(without(b, 'id', 'created_at')).toEqual(without(a, 'id', 'created_at'));

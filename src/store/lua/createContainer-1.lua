@@ -7,6 +7,7 @@
   ARGV[2]  group_id ("" for chats)
   ARGV[3]  topic ("" for chats)
   ARGV[4]  user ids as a JSON array (chats; "" otherwise)
+  ARGV[5]  metadata as a JSON object ("" for none), set only when the record is made
 
   Returns  { 'OK', record } (record: includes/readMeta).
 ]]
@@ -17,5 +18,6 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('HSET', KEYS[1],
     'id', ARGV[1], 'g', ARGV[2], 't', ARGV[3], 'c', nextSentAt(nil), 'u', ARGV[4],
     's', 0, 'n', 0, 'l', '')
+  if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'md', ARGV[5]) end
 end
 return { 'OK', readMeta(KEYS[1]) }

@@ -1,11 +1,10 @@
 --[[
   Reads a container's feed after a position, in one consistent step, with
-  each event's message as it is now (its record and seq).
+  each event's message as it is now (its record).
 
   KEYS[1]  meta hash
   KEYS[2]  feed stream (includes/feed)
-  KEYS[3]  order zset (message id -> seq)
-  KEYS[4]  records hash
+  KEYS[3]  records hash (a message's seq never changes: the event carries it)
   ARGV[1]  the position to read after, as digits (0: from the start)
   ARGV[2]  at most this many events (0: only the container's position)
   ARGV[3]  FEED_RETENTION_EVENTS: a position further than this behind the
@@ -47,8 +46,8 @@ for i = 1, #entries do
   local id, f = entries[i][1], entries[i][2]
   local ev = {}
   for j = 1, #f, 2 do ev[f[j]] = f[j + 1] end
-  local record = redis.call('HGET', KEYS[4], ev.m) or ''
-  local seq = redis.call('ZSCORE', KEYS[3], ev.m) or ev.q
+  local record = redis.call('HGET', KEYS[3], ev.m) or ''
+  local seq = ev.q
   out[#out + 1] = string.sub(id, 1, -3)
   out[#out + 1] = ev.t
   out[#out + 1] = ev.m

@@ -7,11 +7,13 @@
   message.
 
   KEYS[1]  meta hash
-  KEYS[2]  order zset (message id -> seq)
-  KEYS[3]  records hash (message id -> JSON record, src/store/record.ts)
-  KEYS[4]  feed stream (includes/feed)
+  KEYS[2]  visible order zset (message id -> seq)
+  KEYS[3]  deleted order zset (message id -> seq; a repeated client id of a deleted message
+           returns its tombstone)
+  KEYS[4]  records hash (message id -> JSON record, src/store/record.ts)
+  KEYS[5]  feed stream (includes/feed)
   ARGV[1]  message id
-  ARGV[2]  the record without "s": a JSON object, {"a":…,"t":…}
+  ARGV[2]  the record without "s": a JSON object, {"a":…,"t":…[,"m":{…}]}
   ARGV[3]  "1" when the id is the client's (check for a repeat), else "0"
   ARGV[4]  FEED_RETENTION_EVENTS
 
@@ -25,9 +27,9 @@ if not rec[1] then
   return { 'NO_CONTAINER' }
 end
 if ARGV[3] == '1' then
-  local seen = redis.call('ZSCORE', KEYS[2], ARGV[1])
+  local seen = redis.call('ZSCORE', KEYS[2], ARGV[1]) or redis.call('ZSCORE', KEYS[3], ARGV[1])
   if seen then
-    return { 'OK', 0, tonumber(seen), redis.call('HGET', KEYS[3], ARGV[1]) }
+    return { 'OK', 0, tonumber(seen), redis.call('HGET', KEYS[4], ARGV[1]) }
   end
 end
 local seq = tonumber(rec[1]) + 1
@@ -36,6 +38,6 @@ local sentAt = nextSentAt(rec[3])
 local record = '{"s":"' .. sentAt .. '",' .. string.sub(ARGV[2], 2)
 redis.call('HSET', KEYS[1], 's', seq, 'n', (tonumber(rec[2]) or 0) + 1, 'l', sentAt)
 redis.call('ZADD', KEYS[2], seq, ARGV[1])
-redis.call('HSET', KEYS[3], ARGV[1], record)
-feedAppend(KEYS[1], KEYS[4], feedPosition(rec[4], rec[1]) + 1, 'created', ARGV[1], seq, string.sub(sentAt, 1, 13), ARGV[4])
+redis.call('HSET', KEYS[4], ARGV[1], record)
+feedAppend(KEYS[1], KEYS[5], feedPosition(rec[4], rec[1]) + 1, 'created', ARGV[1], seq, string.sub(sentAt, 1, 13), ARGV[4])
 return { 'OK', 1, seq, record }

@@ -7,9 +7,10 @@
   caller has removed its user set's mapping before (redis-store.ts says why).
 
   KEYS[1]  meta hash
-  KEYS[2]  message order zset
-  KEYS[3]  message records hash
-  KEYS[4]  feed stream
+  KEYS[2]  visible order zset
+  KEYS[3]  deleted order zset
+  KEYS[4]  message records hash
+  KEYS[5]  feed stream
 
   Returns  { 'OK', group id ("" for none), user ids JSON ("" but for chats) },
            or { 'OK' } when the container was absent (deleting an absent id
@@ -19,5 +20,5 @@ local rec = redis.call('HMGET', KEYS[1], 'g', 'u')
 if not rec[1] then
   return { 'OK' }
 end
-redis.call('UNLINK', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
+redis.call('UNLINK', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5])
 return { 'OK', rec[1], rec[2] or '' }
