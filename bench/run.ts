@@ -37,6 +37,7 @@ import { foreignCores, mark, processMicros } from './lib/cpu';
 import { fillThread, threadKeys } from './lib/fill';
 import { cleanupLoadFiles, grpcFrame, h2load, wrk, type RunResult } from './lib/load';
 import { freePort, httpStatus, installCleanup, spawnTracked, stop, stopAll, tcpOpen, waitUntil, type Tracked } from './lib/procs';
+import { startRedis, startService } from './lib/stack';
 import { postJson, Rpc, type MethodDef } from './lib/rpc';
 import { AUTHOR, CHAT_USERS, LIST_LIMIT, METHODS, PATHS, RECENT_PER_THREAD, RECENT_THREADS, TEXT, jsonBodies, type Fixture, type Method } from './lib/shapes';
 import { fmtMs, fmtRate, fmtRatio, max, median, min } from './lib/stats';
@@ -121,36 +122,21 @@ async function startAll(): Promise<Env> {
   const procs: Record<string, Tracked> = {};
 
   // Redis, with the persistence the service gives its embedded one (src/store/embedded.ts).
-  const redisPort = await freePort();
-  mkdirSync(join(dir, 'redis'));
-  procs.redis = spawnTracked('redis-server', 'redis-server', [
-    '--bind', '127.0.0.1', '--port', String(redisPort), '--protected-mode', 'yes', '--dir', join(dir, 'redis'),
-    '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--daemonize', 'no', '--loglevel', 'warning',
-  ]);
-  const redis = new Redis({ host: '127.0.0.1', port: redisPort, lazyConnect: true, maxRetriesPerRequest: 3 });
-  redis.on('error', () => undefined);
-  await waitUntil('redis-server', procs.redis, async () => {
-    if (redis.status === 'wait') await redis.connect();
-    return (await redis.ping()) === 'PONG';
-  });
-  const redisUrl = `redis://127.0.0.1:${redisPort}`;
+  const r = await startRedis(dir);
+  procs.redis = r.proc;
+  const { port: redisPort, redis, url: redisUrl } = r;
   const base = { ...process.env, LOG_LEVEL: 'warn', HOST: '127.0.0.1' };
 
-  // The service serves gRPC and JSON over HTTP from one process (what `make start` runs).
-  // LOG_LEVEL=warn hides its "gRPC server listening" line (port, httpPort), so both ports are chosen here.
-  const grpcPort = await freePort();
-  const serviceHttpPort = await freePort();
-  procs.service = spawnTracked('service', process.execPath, [...nodeArgs('service'), join(DIST, 'src', 'main.js')], {
-    env: {
-      ...base,
-      GRPC_PORT: String(grpcPort),
-      HTTP_PORT: String(serviceHttpPort),
-      METRICS_PORT: '0',
-      REDIS_URL: redisUrl,
-      API_KEYS: `${NS}:${token}`,
-      DATA_DIR: join(dir, 'service'),
-    },
+  // The service serves gRPC and JSON over HTTP from one process (what `make start` runs), on free ports.
+  const svc = await startService('service', {
+    main: join(DIST, 'src', 'main.js'),
+    nodeArgs: nodeArgs('service'),
+    redisUrl,
+    apiKeys: `${NS}:${token}`,
+    dataDir: join(dir, 'service'),
   });
+  procs.service = svc.proc;
+  const { grpcPort, httpPort: serviceHttpPort } = svc;
   let altPort: number | undefined;
   if (ALT_SERVICE) {
     altPort = await freePort();
