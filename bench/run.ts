@@ -33,10 +33,11 @@ import {
   type ListMessagesResponse,
   type RecentMessagesRequest,
 } from '../test/gen/threads/threads';
-import { foreignCores, mark, processMicros } from './lib/cpu';
+import { processMicros, runQuiet, type RetryBudget } from './lib/cpu';
 import { fillThread, threadKeys } from './lib/fill';
 import { cleanupLoadFiles, grpcFrame, h2load, wrk, type RunResult } from './lib/load';
 import { freePort, httpStatus, installCleanup, spawnTracked, stop, stopAll, tcpOpen, waitUntil, type Tracked } from './lib/procs';
+import { envNumber } from './lib/settings';
 import { startRedis, startService } from './lib/stack';
 import { postJson, Rpc, type MethodDef } from './lib/rpc';
 import { AUTHOR, CHAT_USERS, LIST_LIMIT, METHODS, PATHS, RECENT_PER_THREAD, RECENT_THREADS, TEXT, jsonBodies, type Fixture, type Method } from './lib/shapes';
@@ -45,13 +46,7 @@ import { fmtMs, fmtRate, fmtRatio, max, median, min } from './lib/stats';
 const ROOT = resolve(__dirname, '..', '..');
 const DIST = join(ROOT, 'dist');
 
-const num = (name: string, dflt: number) => {
-  const v = process.env[name];
-  if (v === undefined || v === '') return dflt;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number, got ${v}`);
-  return n;
-};
+const num = envNumber;
 const QUICK = process.env.BENCH_QUICK === '1';
 const SECONDS = num('BENCH_SECONDS', QUICK ? 1 : 3);
 const WARMUP = num('BENCH_WARMUP_SECONDS', QUICK ? 0.5 : 1);
@@ -432,25 +427,19 @@ async function buildCases(env: Env, f: Fixture): Promise<Case[]> {
 }
 
 /** Seconds that repeated runs may add in all, so that a busy machine cannot stretch the run past its budget. */
-let retryBudget = num('BENCH_RETRY_BUDGET_SECONDS', QUICK ? 10 : 120);
+const retryBudget: RetryBudget = { seconds: num('BENCH_RETRY_BUDGET_SECONDS', QUICK ? 10 : 120) };
 
 /** One run, with the CPU it cost; again (twice at most) when other processes took CPU meanwhile. */
 async function measured(env: Env, t: Target, seconds: number): Promise<Measured> {
   const pids: Record<string, number> = {};
   for (const [k, p] of Object.entries(env.procs)) if (p.child.pid !== undefined) pids[k] = p.child.pid;
-  let m: Measured | undefined;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const a = mark(pids);
-    const r = await t.run(seconds);
-    const b = mark(pids);
-    m = { ...r, cpuUs: processMicros(a, b, t.procs) / r.requests, foreign: foreignCores(a, b) };
-    if (m.foreign <= MAX_FOREIGN) break;
-    const again = attempt < 2 && retryBudget >= seconds;
-    log(`  (${t.label}: other processes used ${m.foreign.toFixed(2)} CPUs during the run${again ? '; running it again' : ''})`);
-    if (!again) break;
-    retryBudget -= seconds;
-  }
-  return m!;
+  const { result: r, a, b, foreign } = await runQuiet(pids, () => t.run(seconds), {
+    maxForeign: MAX_FOREIGN,
+    budget: retryBudget,
+    costSeconds: seconds,
+    onDisturbed: (f, again) => log(`  (${t.label}: other processes used ${f.toFixed(2)} CPUs during the run${again ? '; running it again' : ''})`),
+  });
+  return { ...r, cpuUs: processMicros(a, b, t.procs) / r.requests, foreign };
 }
 
 async function runCase(env: Env, c: Case): Promise<CaseResult> {
