@@ -18,10 +18,14 @@
  * BENCH_OUT=<dir> (where the table and JSON results go; dist/bench by default),
  * BENCH_ALT_SERVICE=<path to another build's dist/src/main.js>: a second service
  * on the same Redis, measured as one more target of every gRPC case (A/B of a change).
+ *
+ * Last, the live feed (case name "live feed"): feed.ts, a script of its own with its
+ * own Redis and service, run as a child process once the processes above are stopped;
+ * its report is appended. BENCH_ONLY=feed runs only it.
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, availableParallelism, release, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
@@ -850,8 +854,40 @@ function report(m: Machine, cases: CaseResult[], mem: MemoryResult | undefined, 
 
 // ---------------------------------------------------------------- main
 
+/** The live-feed benchmark (feed.ts): its own Redis, service and load processes, after the other cases. */
+const FEED_CASE = 'live feed';
+/** Every load case's "<case> <in flight>", as BENCH_ONLY sees them. */
+const CASE_NAMES = [
+  ...METHODS.flatMap((m) => ['gRPC', 'in-process JSON', 'remote gateway'].flatMap((via) => [1, 64].map((n) => `${via} ${m} ${n}`))),
+  `${CURSOR_CASE} ${CURSOR_IN_FLIGHT}`,
+];
+const FEED_WANTED = !ONLY || ONLY.test(FEED_CASE);
+/** BENCH_ONLY naming the live feed and no other case (e.g. BENCH_ONLY=feed): only feed.ts runs, no memory or DeleteThread measurement either. */
+const FEED_ONLY = ONLY !== undefined && FEED_WANTED && !CASE_NAMES.some((n) => ONLY.test(n));
+
+/** Runs dist/bench/feed.js (its progress on stderr) and returns its report. */
+async function runFeed(): Promise<string> {
+  log(`${FEED_CASE}: node dist/bench/feed.js`);
+  const t = spawnTracked(FEED_CASE, process.execPath, [join(DIST, 'bench', 'feed.js')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const { code, signal } = await t.exited;
+  if (code !== 0) throw new Error(`the live-feed benchmark (dist/bench/feed.js) exited ${code ?? signal}`);
+  return t.output();
+}
+
 async function main(): Promise<void> {
   installCleanup();
+  if (!FEED_ONLY) await loadCases();
+  if (FEED_WANTED) {
+    const text = await runFeed();
+    process.stdout.write(text);
+    mkdirSync(OUT, { recursive: true });
+    // After the other cases' report, or alone.
+    (FEED_ONLY ? writeFileSync : appendFileSync)(join(OUT, 'last-run.md'), text);
+  }
+}
+
+/** Everything but the live feed: the load cases, memory, DeleteThread, and their report. */
+async function loadCases(): Promise<void> {
   const started = Date.now();
   need('h2load', 'nghttp2-client');
   need('wrk', 'wrk');
