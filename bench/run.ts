@@ -18,10 +18,14 @@
  * BENCH_OUT=<dir> (where the table and JSON results go; dist/bench by default),
  * BENCH_ALT_SERVICE=<path to another build's dist/src/main.js>: a second service
  * on the same Redis, measured as one more target of every gRPC case (A/B of a change).
+ *
+ * Last, the live feed (case name "live feed"): feed.ts, a script of its own with its
+ * own Redis and service, run as a child process once the processes above are stopped;
+ * its report is appended. BENCH_ONLY=feed runs only it.
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, availableParallelism, release, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
@@ -33,10 +37,12 @@ import {
   type ListMessagesResponse,
   type RecentMessagesRequest,
 } from '../test/gen/threads/threads';
-import { foreignCores, mark, processMicros } from './lib/cpu';
+import { processMicros, runQuiet, type RetryBudget } from './lib/cpu';
 import { fillThread, threadKeys } from './lib/fill';
 import { cleanupLoadFiles, grpcFrame, h2load, wrk, type RunResult } from './lib/load';
 import { freePort, httpStatus, installCleanup, spawnTracked, stop, stopAll, tcpOpen, waitUntil, type Tracked } from './lib/procs';
+import { envNumber } from './lib/settings';
+import { startRedis, startService } from './lib/stack';
 import { postJson, Rpc, type MethodDef } from './lib/rpc';
 import { AUTHOR, CHAT_USERS, LIST_LIMIT, METHODS, PATHS, RECENT_PER_THREAD, RECENT_THREADS, TEXT, jsonBodies, type Fixture, type Method } from './lib/shapes';
 import { fmtMs, fmtRate, fmtRatio, max, median, min } from './lib/stats';
@@ -44,13 +50,7 @@ import { fmtMs, fmtRate, fmtRatio, max, median, min } from './lib/stats';
 const ROOT = resolve(__dirname, '..', '..');
 const DIST = join(ROOT, 'dist');
 
-const num = (name: string, dflt: number) => {
-  const v = process.env[name];
-  if (v === undefined || v === '') return dflt;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number, got ${v}`);
-  return n;
-};
+const num = envNumber;
 const QUICK = process.env.BENCH_QUICK === '1';
 const SECONDS = num('BENCH_SECONDS', QUICK ? 1 : 3);
 const WARMUP = num('BENCH_WARMUP_SECONDS', QUICK ? 0.5 : 1);
@@ -121,36 +121,21 @@ async function startAll(): Promise<Env> {
   const procs: Record<string, Tracked> = {};
 
   // Redis, with the persistence the service gives its embedded one (src/store/embedded.ts).
-  const redisPort = await freePort();
-  mkdirSync(join(dir, 'redis'));
-  procs.redis = spawnTracked('redis-server', 'redis-server', [
-    '--bind', '127.0.0.1', '--port', String(redisPort), '--protected-mode', 'yes', '--dir', join(dir, 'redis'),
-    '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--daemonize', 'no', '--loglevel', 'warning',
-  ]);
-  const redis = new Redis({ host: '127.0.0.1', port: redisPort, lazyConnect: true, maxRetriesPerRequest: 3 });
-  redis.on('error', () => undefined);
-  await waitUntil('redis-server', procs.redis, async () => {
-    if (redis.status === 'wait') await redis.connect();
-    return (await redis.ping()) === 'PONG';
-  });
-  const redisUrl = `redis://127.0.0.1:${redisPort}`;
+  const r = await startRedis(dir);
+  procs.redis = r.proc;
+  const { port: redisPort, redis, url: redisUrl } = r;
   const base = { ...process.env, LOG_LEVEL: 'warn', HOST: '127.0.0.1' };
 
-  // The service serves gRPC and JSON over HTTP from one process (what `make start` runs).
-  // LOG_LEVEL=warn hides its "gRPC server listening" line (port, httpPort), so both ports are chosen here.
-  const grpcPort = await freePort();
-  const serviceHttpPort = await freePort();
-  procs.service = spawnTracked('service', process.execPath, [...nodeArgs('service'), join(DIST, 'src', 'main.js')], {
-    env: {
-      ...base,
-      GRPC_PORT: String(grpcPort),
-      HTTP_PORT: String(serviceHttpPort),
-      METRICS_PORT: '0',
-      REDIS_URL: redisUrl,
-      API_KEYS: `${NS}:${token}`,
-      DATA_DIR: join(dir, 'service'),
-    },
+  // The service serves gRPC and JSON over HTTP from one process (what `make start` runs), on free ports.
+  const svc = await startService('service', {
+    main: join(DIST, 'src', 'main.js'),
+    nodeArgs: nodeArgs('service'),
+    redisUrl,
+    apiKeys: `${NS}:${token}`,
+    dataDir: join(dir, 'service'),
   });
+  procs.service = svc.proc;
+  const { grpcPort, httpPort: serviceHttpPort } = svc;
   let altPort: number | undefined;
   if (ALT_SERVICE) {
     altPort = await freePort();
@@ -446,25 +431,19 @@ async function buildCases(env: Env, f: Fixture): Promise<Case[]> {
 }
 
 /** Seconds that repeated runs may add in all, so that a busy machine cannot stretch the run past its budget. */
-let retryBudget = num('BENCH_RETRY_BUDGET_SECONDS', QUICK ? 10 : 120);
+const retryBudget: RetryBudget = { seconds: num('BENCH_RETRY_BUDGET_SECONDS', QUICK ? 10 : 120) };
 
 /** One run, with the CPU it cost; again (twice at most) when other processes took CPU meanwhile. */
 async function measured(env: Env, t: Target, seconds: number): Promise<Measured> {
   const pids: Record<string, number> = {};
   for (const [k, p] of Object.entries(env.procs)) if (p.child.pid !== undefined) pids[k] = p.child.pid;
-  let m: Measured | undefined;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const a = mark(pids);
-    const r = await t.run(seconds);
-    const b = mark(pids);
-    m = { ...r, cpuUs: processMicros(a, b, t.procs) / r.requests, foreign: foreignCores(a, b) };
-    if (m.foreign <= MAX_FOREIGN) break;
-    const again = attempt < 2 && retryBudget >= seconds;
-    log(`  (${t.label}: other processes used ${m.foreign.toFixed(2)} CPUs during the run${again ? '; running it again' : ''})`);
-    if (!again) break;
-    retryBudget -= seconds;
-  }
-  return m!;
+  const { result: r, a, b, foreign } = await runQuiet(pids, () => t.run(seconds), {
+    maxForeign: MAX_FOREIGN,
+    budget: retryBudget,
+    costSeconds: seconds,
+    onDisturbed: (f, again) => log(`  (${t.label}: other processes used ${f.toFixed(2)} CPUs during the run${again ? '; running it again' : ''})`),
+  });
+  return { ...r, cpuUs: processMicros(a, b, t.procs) / r.requests, foreign };
 }
 
 async function runCase(env: Env, c: Case): Promise<CaseResult> {
@@ -876,8 +855,40 @@ function report(m: Machine, cases: CaseResult[], mem: MemoryResult | undefined, 
 
 // ---------------------------------------------------------------- main
 
+/** The live-feed benchmark (feed.ts): its own Redis, service and load processes, after the other cases. */
+const FEED_CASE = 'live feed';
+/** Every load case's "<case> <in flight>", as BENCH_ONLY sees them. */
+const CASE_NAMES = [
+  ...METHODS.flatMap((m) => ['gRPC', 'in-process JSON', 'remote gateway'].flatMap((via) => [1, 64].map((n) => `${via} ${m} ${n}`))),
+  `${CURSOR_CASE} ${CURSOR_IN_FLIGHT}`,
+];
+const FEED_WANTED = !ONLY || ONLY.test(FEED_CASE);
+/** BENCH_ONLY naming the live feed and no other case (e.g. BENCH_ONLY=feed): only feed.ts runs, no memory or DeleteThread measurement either. */
+const FEED_ONLY = ONLY !== undefined && FEED_WANTED && !CASE_NAMES.some((n) => ONLY.test(n));
+
+/** Runs dist/bench/feed.js (its progress on stderr) and returns its report. */
+async function runFeed(): Promise<string> {
+  log(`${FEED_CASE}: node dist/bench/feed.js`);
+  const t = spawnTracked(FEED_CASE, process.execPath, [join(DIST, 'bench', 'feed.js')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const { code, signal } = await t.exited;
+  if (code !== 0) throw new Error(`the live-feed benchmark (dist/bench/feed.js) exited ${code ?? signal}`);
+  return t.output();
+}
+
 async function main(): Promise<void> {
   installCleanup();
+  if (!FEED_ONLY) await loadCases();
+  if (FEED_WANTED) {
+    const text = await runFeed();
+    process.stdout.write(text);
+    mkdirSync(OUT, { recursive: true });
+    // After the other cases' report, or alone.
+    (FEED_ONLY ? writeFileSync : appendFileSync)(join(OUT, 'last-run.md'), text);
+  }
+}
+
+/** Everything but the live feed: the load cases, memory, DeleteThread, and their report. */
+async function loadCases(): Promise<void> {
   const started = Date.now();
   need('h2load', 'nghttp2-client');
   need('wrk', 'wrk');

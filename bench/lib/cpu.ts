@@ -67,3 +67,30 @@ export function ownCores(a: CpuMark, b: CpuMark): number {
   const seconds = (b.at - a.at) / 1000;
   return seconds > 0 ? (b.own - a.own) / TICKS_PER_SECOND / seconds : 0;
 }
+
+/** Seconds that repeated runs may still add, shared by every measurement of a process. */
+export interface RetryBudget {
+  seconds: number;
+}
+
+/**
+ * Runs `run` between two marks; when other processes used more than `maxForeign` cores meanwhile,
+ * runs it again (twice at most, while `budget` still holds `costSeconds`). Returns the last attempt.
+ */
+export async function runQuiet<T>(
+  pids: Readonly<Record<string, number>>,
+  run: () => Promise<T>,
+  o: { maxForeign: number; budget: RetryBudget; costSeconds: number; onDisturbed?: (foreign: number, again: boolean) => void },
+): Promise<{ result: T; a: CpuMark; b: CpuMark; foreign: number }> {
+  for (let attempt = 0; ; attempt++) {
+    const a = mark(pids);
+    const result = await run();
+    const b = mark(pids);
+    const foreign = foreignCores(a, b);
+    if (foreign <= o.maxForeign) return { result, a, b, foreign };
+    const again = attempt < 2 && o.budget.seconds >= o.costSeconds;
+    o.onDisturbed?.(foreign, again);
+    if (!again) return { result, a, b, foreign };
+    o.budget.seconds -= o.costSeconds;
+  }
+}
