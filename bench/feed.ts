@@ -103,7 +103,7 @@ async function createThreads(rpc: Rpc, n: number, topic: string): Promise<string
   const ids: string[] = [];
   for (let i = 0; i < n; i += 100) {
     const batch = await Promise.all(
-      Array.from({ length: Math.min(100, n - i) }, (_, k) => rpc.call(T.createThread, { groupId: 'bench-feed', topic: `${topic} ${i + k}` })),
+      Array.from({ length: Math.min(100, n - i) }, (_, k) => rpc.call(T.createThread, { groupId: 'bench-feed', topic: `${topic} ${i + k}`, metadata: {} })),
     );
     for (const b of batch) ids.push(b.reply.thread!.id);
   }
@@ -112,7 +112,7 @@ async function createThreads(rpc: Rpc, n: number, topic: string): Promise<string
 
 async function post(rpc: Rpc, threadId: string, n: number): Promise<void> {
   for (let i = 0; i < n; i += 50) {
-    await Promise.all(Array.from({ length: Math.min(50, n - i) }, () => rpc.call(T.createMessage, { id: '', threadId, authorId: AUTHOR, text: TEXT })));
+    await Promise.all(Array.from({ length: Math.min(50, n - i) }, () => rpc.call(T.createMessage, { id: '', threadId, authorId: AUTHOR, text: TEXT, metadata: {} })));
   }
 }
 
@@ -203,7 +203,7 @@ async function measureLatency(s: Stack, svc: ServiceProc, rpc: Rpc): Promise<Lat
   const threadIds = await createThreads(rpc, THREADS, 'feed latency');
   // The floors publish an Event with a cursor as long as the service's.
   await post(rpc, threadIds[0], 1);
-  const cursorLength = (await rpc.call(T.listMessages, { threadId: threadIds[0], limit: '1', offset: '0', order: '', after: '', before: '' })).reply.feedCursor.length;
+  const cursorLength = (await rpc.call(T.listMessages, { threadId: threadIds[0], limit: '1', offset: '0', order: '', after: '', before: '', includeDeleted: '' })).reply.feedCursor.length;
   if (cursorLength === 0) throw new Error('ListMessages answered no feed_cursor');
   const runs: LatencyRun[][] = LATENCY_TARGETS.map(() => []);
   // A warm-up run per target, thrown away (as run.ts does): the service's code paths compiled, the pools grown.
@@ -380,7 +380,7 @@ function resumeOnce(rpc: Rpc, token: string, threadId: string, after: string): P
 async function measureResume(s: Stack, svc: ServiceProc, rpc: Rpc): Promise<ResumeResult> {
   const [threadId] = await createThreads(rpc, 1, 'feed resume');
   await post(rpc, threadId, RESUME_EVENTS);
-  const list = (limit: number) => rpc.call(T.listMessages, { threadId, limit: String(limit), offset: '0', order: '', after: '', before: '' });
+  const list = (limit: number) => rpc.call(T.listMessages, { threadId, limit: String(limit), offset: '0', order: '', after: '', before: '', includeDeleted: '' });
   const after = (await list(1)).reply.feedCursor;
   await post(rpc, threadId, RESUME_EVENTS);
   const pids = { redis: s.redis.proc.child.pid!, service: svc.proc.child.pid! };
