@@ -174,13 +174,19 @@ export interface FeedStore {
 export type WakeTopic = { ns: string; kind: Kind; id: string } | { ns: string; userId: string };
 
 /**
- * Wake-ups from every instance (Redis sharded pub/sub). A wake-up says only
- * "look again" (the feed is the truth), so one lost while disconnected is
- * repaired by `onReset`, which reports the connection came back or went away.
+ * What a wake-up says: a container's feed reached `position` (with the event
+ * at that position, when the source carries it), or a user has a new chat.
+ */
+export type Wake = { position: number; entry?: FeedEntry } | { chatId: string };
+
+/**
+ * Wake-ups from every instance (Redis sharded pub/sub). The feed is the
+ * truth: a wake-up that does not follow on from what an instance has seen
+ * makes it read the feed, and a lost connection is reported by `onReset`.
  */
 export interface WakeSource {
   /** Resolves once wake-ups of `topic` are being received. */
-  watch(topic: WakeTopic, onWake: (payload: string) => void): Promise<void>;
+  watch(topic: WakeTopic, onWake: (wake: Wake) => void): Promise<void>;
   unwatch(topic: WakeTopic): void;
   /** `up`: wake-ups flow again (some may have been lost); `down`: none arrive until `up`. */
   onReset(f: (state: 'up' | 'down') => void): void;

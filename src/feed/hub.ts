@@ -34,6 +34,8 @@ class Channel {
   readonly followers = new Set<Follower>();
   /** The last position read; undefined until the channel has started. */
   position: number | undefined;
+  /** The highest position a wake-up named before the start. */
+  private pending = 0;
   private reading = false;
   private again = false;
   /** Settles once wake-ups flow and `position` is set. */
@@ -47,15 +49,38 @@ class Channel {
     private readonly log: Logger,
   ) {}
 
-  /** A wake-up naming `payload` (a position): read what is new, unless it is known already. */
-  wake(payload?: string): void {
-    if (this.position === undefined) return;
-    if (payload !== undefined && Number(payload) <= this.position) return;
+  /**
+   * A wake-up: the feed reached `position`. The next event, when the wake-up
+   * carries it, is handed on at once; anything else is read from the feed.
+   */
+  wake(position: number, entry?: FeedEntry): void {
+    if (this.position === undefined) {
+      // Not started: the start reads the feed's head, and reads again if a wake-up went past it.
+      this.pending = Math.max(this.pending, position);
+      return;
+    }
+    if (position <= this.position) return;
+    if (!this.reading && entry && position === this.position + 1) {
+      this.deliver(entry);
+      return;
+    }
     if (this.reading) {
       this.again = true;
       return;
     }
     void this.read();
+  }
+
+  /** The feed's head when wake-ups began to flow; a wake-up already past it makes the channel read. */
+  start(head: number): void {
+    this.position = head;
+    if (this.pending > head) this.wake(this.pending);
+  }
+
+  private deliver(e: FeedEntry): void {
+    const event: HubEvent = { ...e, containerId: this.id };
+    for (const f of this.followers) f.push(event);
+    this.position = e.position;
   }
 
   private async read(): Promise<void> {
@@ -72,11 +97,7 @@ class Channel {
             for (const f of this.followers) f.lost(this.id);
             break;
           }
-          for (const e of r.entries) {
-            const event: HubEvent = { ...e, containerId: this.id };
-            for (const f of this.followers) f.push(event);
-            this.position = e.position;
-          }
+          for (const e of r.entries) this.deliver(e);
           if (r.entries.length === 0 || this.position! >= r.last) break;
         }
       } while (this.again);
@@ -136,8 +157,10 @@ export class Hub {
       ch = c;
       this.channels.set(key, c);
       c.ready = (async () => {
-        await this.wake.watch({ ns, kind, id }, (p) => c.wake(p));
-        c.position = (await this.store.readFeed(ns, kind, id, 0, 0)).last;
+        await this.wake.watch({ ns, kind, id }, (w) => {
+          if ('position' in w) c.wake(w.position, w.entry);
+        });
+        c.start((await this.store.readFeed(ns, kind, id, 0, 0)).last);
         // Anything accepted between the watch and that read is behind `position`: the followers read it.
       })();
       c.ready.catch(() => {
@@ -175,8 +198,8 @@ export class Hub {
       set = s;
       this.users.set(key, s);
       try {
-        await this.wake.watch({ ns, userId }, (chatId) => {
-          for (const x of s) x.newChat?.(chatId);
+        await this.wake.watch({ ns, userId }, (w) => {
+          if ('chatId' in w) for (const x of s) x.newChat?.(w.chatId);
         });
       } catch (err) {
         this.users.delete(key);

@@ -11,8 +11,9 @@
  * resume from their cursors), and later subscriptions watch afresh.
  */
 import { Cluster, Redis } from 'ioredis';
-import type { WakeSource, WakeTopic } from '../core/model';
+import type { ChangeType, Wake, WakeSource, WakeTopic } from '../core/model';
 import { containerKeys, userChatsKey } from './keys';
+import { decodeMessage } from './record';
 import type { RedisStoreOptions } from './redis-store';
 
 export function channelOf(t: WakeTopic): string {
@@ -21,6 +22,27 @@ export function channelOf(t: WakeTopic): string {
 
 export class RedisWake implements WakeSource {
   private readonly handlers = new Map<string, (payload: string) => void>();
+
+  /** A container wake-up, "pos\ntype\nid\nseq\nms\nrecord" (lua/includes/feed.lua), as a Wake. */
+  private static containerWake(containerId: string, payload: string): Wake {
+    const at: number[] = [];
+    for (let i = 0, from = 0; i < 5; i++) {
+      const nl = payload.indexOf('\n', from);
+      if (nl < 0) return { position: Number(payload.slice(0, at[0] ?? payload.length)) };
+      at.push(nl);
+      from = nl + 1;
+    }
+    const [a, b, c, d, e] = at;
+    return {
+      position: Number(payload.slice(0, a)),
+      entry: {
+        position: Number(payload.slice(0, a)),
+        type: payload.slice(a + 1, b) as ChangeType,
+        message: decodeMessage(containerId, payload.slice(b + 1, c), payload.slice(c + 1, d), payload.slice(e + 1)),
+        acceptedMs: Number(payload.slice(d + 1, e)),
+      },
+    };
+  }
   private readonly listeners: ((state: 'up' | 'down') => void)[] = [];
   private up = false;
 
@@ -60,9 +82,9 @@ export class RedisWake implements WakeSource {
     for (const f of this.listeners) f(state);
   }
 
-  async watch(topic: WakeTopic, onWake: (payload: string) => void): Promise<void> {
+  async watch(topic: WakeTopic, onWake: (wake: Wake) => void): Promise<void> {
     const channel = channelOf(topic);
-    this.handlers.set(channel, onWake);
+    this.handlers.set(channel, 'userId' in topic ? (p) => onWake({ chatId: p }) : (p) => onWake(RedisWake.containerWake(topic.id, p)));
     try {
       await this.sub.ssubscribe(channel);
     } catch (err) {

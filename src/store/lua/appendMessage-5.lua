@@ -39,5 +39,5 @@ local record = '{"s":"' .. sentAt .. '",' .. string.sub(ARGV[2], 2)
 redis.call('HSET', KEYS[1], 's', seq, 'n', (tonumber(rec[2]) or 0) + 1, 'l', sentAt)
 redis.call('ZADD', KEYS[2], seq, ARGV[1])
 redis.call('HSET', KEYS[4], ARGV[1], record)
-feedAppend(KEYS[1], KEYS[5], feedPosition(rec[4], rec[1]) + 1, 'created', ARGV[1], seq, string.sub(sentAt, 1, 13), ARGV[4])
+feedAppend(KEYS[1], KEYS[5], feedPosition(rec[4], rec[1]) + 1, 'created', ARGV[1], seq, string.sub(sentAt, 1, 13), ARGV[4], record)
 return { 'OK', 1, seq, record }
