@@ -21,7 +21,9 @@ const { ALIASES } = require(join(ROOT, 'dist', 'gateway', 'routes.js'));
 const LIFECYCLE = ['UpdateMessage', 'DeleteMessage', 'RestoreMessage', 'PurgeMessage', 'ReadMessage'];
 const ADDED_METHODS = new Set([
   'chats.Chats.DeleteChat',
-  ...['threads.Threads', 'chats.Chats', 'streams.Streams'].flatMap((s) => ['Subscribe', ...LIFECYCLE].map((m) => `${s}.${m}`)),
+  'chats.Chats.ListChats',
+  'chats.Chats.ReadChat',
+  ...['threads.Threads', 'chats.Chats', 'streams.Streams'].flatMap((s) => ['Subscribe', 'MarkRead', ...LIFECYCLE].map((m) => `${s}.${m}`)),
 ]);
 const ADDED_FIELDS = new Set([
   'threads.Message.seq', 'chats.Message.seq', 'streams.Message.seq',
@@ -29,9 +31,10 @@ const ADDED_FIELDS = new Set([
   'streams.ListConversationsRequest.limit', 'streams.ListConversationsRequest.offset', 'streams.ListConversationsRequest.order',
   'streams.ListMessagesRequest.order', 'streams.CreateMessageRequest.id',
 ]);
-const ADDED_FIELD_NAMES = new Set(['after', 'before', 'next_cursor', 'prev_cursor', 'has_more', 'feed_cursor', 'metadata', 'edited_at', 'deleted_at', 'include_deleted']);
+const ADDED_FIELD_NAMES = new Set(['after', 'before', 'next_cursor', 'prev_cursor', 'has_more', 'feed_cursor', 'metadata', 'edited_at', 'deleted_at', 'include_deleted',
+  'last_message_at', 'message_count', 'updated_at', 'unread_count', 'last_message', 'user_id', 'message_id']);
 const isAddedMessage = (typeName) =>
-  typeName.startsWith('chats.DeleteChat') || /\.(SubscribeRequest|Event|(Update|Delete|Restore|Purge|Read)Message(Request|Response))$/.test(typeName);
+  typeName.startsWith('chats.DeleteChat') || /\.(SubscribeRequest|Event|(Update|Delete|Restore|Purge|Read)Message(Request|Response)|MarkRead(Request|Response)|ListChats(Request|Response)|ReadChat(Request|Response))$/.test(typeName);
 const added = (f) => ADDED_FIELDS.has(`${f.parent.typeName}.${f.name}`) || ADDED_FIELD_NAMES.has(f.name) || isAddedMessage(f.parent.typeName);
 
 // The size and range rules of src/core (README, "Limits"), by request field name, with today's defaults.

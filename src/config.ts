@@ -84,6 +84,8 @@ const schema = z.object({
   FEED_RETENTION_EVENTS: positive(defaultLimits.FEED_RETENTION_EVENTS),
   FEED_MAX_BUFFERED_EVENTS: positive(defaultLimits.FEED_MAX_BUFFERED_EVENTS),
   FEED_MAX_USER_CHATS: positive(defaultLimits.FEED_MAX_USER_CHATS),
+  /** SendMessage from an author who is not one of the chat's users: NOT_A_MEMBER (default off, as m3o). */
+  CHATS_ENFORCE_MEMBERSHIP: z.enum(['true', 'false', '1', '0']).default('false'),
   /** A comment line on every open SSE stream this often, so proxies keep it open. */
   FEED_HEARTBEAT_MS: positive(15_000),
   NAMESPACE_READS_IN_FLIGHT: positive(DEFAULT_READ_SLOTS.inFlight),
@@ -112,6 +114,7 @@ export interface Config {
   limits: Limits;
   rate: RatePolicy;
   reads: ReadSlotPolicy;
+  chatsMembersOnly: boolean;
 }
 
 /** Room for protobuf framing and timestamps beside MAX_REPLY_BYTES of ids and texts (≈100 B × 10,000 messages). */
@@ -165,6 +168,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       feedHeartbeatMs: e.FEED_HEARTBEAT_MS,
     }),
     reads: Object.freeze({ inFlight: e.NAMESPACE_READS_IN_FLIGHT, queued: e.NAMESPACE_READS_QUEUED }),
+    chatsMembersOnly: e.CHATS_ENFORCE_MEMBERSHIP === 'true' || e.CHATS_ENFORCE_MEMBERSHIP === '1',
     rate: Object.freeze({
       namespaceRps: e.RATE_LIMIT_RPS,
       namespaceBurst: e.RATE_LIMIT_BURST,

@@ -106,7 +106,7 @@ async function start(
   stoppers.push(() => store.close());
   const wake = await RedisWake.connect(store.options);
   stoppers.push(() => wake.close());
-  const calls = await buildCalls(store, { limits: cfg.limits, rate: cfg.rate, reads: cfg.reads, keys, cursorSecret: cfg.cursorSecret, wake }, log);
+  const calls = await buildCalls(store, { limits: cfg.limits, rate: cfg.rate, reads: cfg.reads, keys, cursorSecret: cfg.cursorSecret, wake, chatsMembersOnly: cfg.chatsMembersOnly }, log);
   endStreams = () => calls.endStreams();
   const fds = softFdLimit();
   const conns = fitConnections(cfg.grpc.maxConnections, cfg.http.maxConnections, fds);

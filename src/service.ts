@@ -23,11 +23,11 @@ import { buildOperations } from './ops/table';
  */
 export async function buildCalls(
   store: ContainerStore & FeedStore & RateLimiter,
-  opts: { limits: Limits; rate: RatePolicy; reads?: ReadSlotPolicy; keys: KeyRing; cursorSecret?: Buffer; wake: WakeSource },
+  opts: { limits: Limits; rate: RatePolicy; reads?: ReadSlotPolicy; keys: KeyRing; cursorSecret?: Buffer; wake: WakeSource; chatsMembersOnly?: boolean },
   log: Logger,
 ): Promise<Calls> {
   const throttle = new Throttle(store, opts.rate);
-  const core = new Containers(store, opts.limits, throttle, new ReadSlots(opts.reads ?? DEFAULT_READ_SLOTS));
+  const core = new Containers(store, opts.limits, throttle, new ReadSlots(opts.reads ?? DEFAULT_READ_SLOTS), undefined, opts.chatsMembersOnly);
   const cursors = new Cursors(opts.cursorSecret ?? (await store.sharedSecret()));
   const hub = new Hub(store, opts.wake, log);
   return new Calls(buildOperations(core, cursors, { hub, store }), opts.keys, log, throttle, hub);

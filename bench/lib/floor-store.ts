@@ -119,7 +119,7 @@ export class FloorStore {
     const h = createHash('sha256');
     for (const u of users) h.update(`${Buffer.byteLength(u)}:${u}`);
     const [id, c] = await this.redis.floorChat(`bfl:{${this.ns}:cu:${h.digest('hex')}}`, randomUUID(), JSON.stringify(users));
-    return { id, userIds: users, createdAt: c, metadata: {} };
+    return { id, userIds: users, createdAt: c, metadata: {}, lastMessageAt: '0', messageCount: '0', updatedAt: c, unreadCount: '0', lastMessage: undefined };
   }
 
   disconnect(): void {

@@ -37,7 +37,7 @@ export function messageJson(m: WireMessage): Record<string, unknown> {
 }
 
 export const FAKE_THREAD_ID = '0c9e8d7f-6a5b-4c3d-8e2f-1a0b9c8d7e6f';
-export const FAKE_CHAT = { id: '1d2c3b4a-5f6e-4d7c-8b9a-0f1e2d3c4b5a', userIds: [...CHAT_USERS], createdAt: '1763916001123456789', metadata: {} };
+export const FAKE_CHAT = { id: '1d2c3b4a-5f6e-4d7c-8b9a-0f1e2d3c4b5a', userIds: [...CHAT_USERS], createdAt: '1763916001123456789', metadata: {}, lastMessageAt: '0', messageCount: '0', updatedAt: '1763916001123456789', unreadCount: '0', lastMessage: undefined };
 
 /** The request bodies, as JSON (gateway) — the gRPC requests are the same fields. */
 export interface Fixture {

@@ -19,6 +19,8 @@ export class Containers {
     /** Per-namespace slots for large reads; unbounded when absent. */
     private readonly reads?: ReadSlots,
     private readonly newId: () => string = randomUUID,
+    /** CHATS_ENFORCE_MEMBERSHIP: a chat message's author must be one of its users. */
+    private readonly chatsMembersOnly = false,
   ) {}
 
   /**
@@ -40,9 +42,9 @@ export class Containers {
     return this.store.createContainer(ns, kind, { id: this.newId(), groupId, topic, metadata });
   }
 
-  /** NOT_FOUND when absent, or when `groupId` is given and differs. */
-  async read(ns: string, kind: Kind, id: string, groupId?: string): Promise<Container> {
-    const c = await this.store.getContainer(ns, kind, id);
+  /** NOT_FOUND when absent, or when `groupId` is given and differs; with `userId`, that user's unread count. */
+  async read(ns: string, kind: Kind, id: string, groupId?: string, userId?: string): Promise<Container> {
+    const c = userId ? await this.store.summary(ns, kind, id, { userId, lastMessage: kind === 'chat' }) : await this.store.getContainer(ns, kind, id);
     if (!c || (groupId !== undefined && groupId !== '' && c.groupId !== groupId)) throw notFound(kind);
     return c;
   }
@@ -59,6 +61,23 @@ export class Containers {
 
   readMessage(ns: string, kind: Kind, containerId: string, messageId: string): Promise<Message> {
     return this.store.readMessage(ns, kind, containerId, messageId);
+  }
+
+  /** Moves a user's read pointer forward (README, "Inboxes and read state"). */
+  markRead(ns: string, kind: Kind, id: string, userId: string, messageId: string): Promise<Container> {
+    return this.store.markRead(ns, kind, id, userId, messageId);
+  }
+
+  /** A chat with its last message, and the user's unread count when `userId` is given. */
+  async readChat(ns: string, id: string, userId: string): Promise<Container> {
+    const c = await this.store.summary(ns, 'chat', id, { userId: userId || undefined, lastMessage: true });
+    if (!c) throw notFound('chat');
+    return c;
+  }
+
+  /** A user's chats, most recent activity first. */
+  listChats(ns: string, userId: string, page: ContainerPage): Promise<Page<Container>> {
+    return this.slotted(ns, this.mostBytes(page.limit, 'messages'), () => this.store.listInbox(ns, userId, page));
   }
 
   delete(ns: string, kind: Kind, id: string): Promise<void> {
@@ -79,6 +98,7 @@ export class Containers {
       authorId: m.authorId,
       text: m.text,
       metadata: m.metadata ?? {},
+      membersOnly: kind === 'chat' && this.chatsMembersOnly,
     });
   }
 

@@ -31,6 +31,7 @@ const table = {
   MISSING_CHAT_ID: ['INVALID_ARGUMENT', 400, 'Missing chat_id'],
   MISSING_CHAT_IDS: ['INVALID_ARGUMENT', 400, 'Missing chat_ids'],
   MISSING_USER_IDS: ['INVALID_ARGUMENT', 400, 'Missing user_ids: a chat needs two or more users'],
+  MISSING_USER_ID: ['INVALID_ARGUMENT', 400, 'Missing user_id'],
   MISSING_CONVERSATION_ID: ['INVALID_ARGUMENT', 400, 'Missing conversation_id'],
   MISSING_CONVERSATION_IDS: ['INVALID_ARGUMENT', 400, 'Missing conversation_ids'],
   /** A value of the wrong shape: bad order, negative or too large limit/offset, bad timestamp. */
@@ -57,6 +58,8 @@ const table = {
   UNSUPPORTED_MEDIA_TYPE: ['INVALID_ARGUMENT', 415, 'Unsupported media type'],
   UNAUTHORIZED: ['UNAUTHENTICATED', 401, 'Unauthorized'],
   FORBIDDEN: ['PERMISSION_DENIED', 403, 'Forbidden'],
+  /** CHATS_ENFORCE_MEMBERSHIP: a SendMessage whose author is not one of the chat's users. */
+  NOT_A_MEMBER: ['PERMISSION_DENIED', 403, 'The author is not a member of this chat'],
   RATE_LIMITED: ['RESOURCE_EXHAUSTED', 429, 'Rate limit exceeded'],
   /** A live-feed subscriber that left FEED_MAX_BUFFERED_EVENTS unread: resume from the last cursor. */
   SLOW_CONSUMER: ['RESOURCE_EXHAUSTED', 429, 'Too many events waiting for this subscriber; resume from the last cursor'],

@@ -22,9 +22,15 @@ export interface Container {
   /** Messages accepted so far (the last seq handed out). */
   lastSeq: number;
   messageCount: number;
-  /** sent_at of the newest message, "" when there is none. */
+  /** sent_at of the newest message ever accepted, "" when there is none (deletes do not move it back). */
   lastMessageAt: Nanos;
   metadata: Metadata;
+  /** Creation, then the last change to the container or a message in it. */
+  updatedAt: Nanos;
+  /** For the user a read asked about: the visible messages after their read pointer. */
+  unreadCount?: number;
+  /** When asked for: the newest message that is not deleted (null: none). */
+  lastMessage?: Message | null;
 }
 
 /** Free-form key/values (README, "Metadata"). */
@@ -59,6 +65,8 @@ export interface NewMessage {
   authorId: string;
   text: string;
   metadata: Metadata;
+  /** Chats: refuse an author who is not one of the chat's users (NOT_A_MEMBER). */
+  membersOnly?: boolean;
 }
 
 /** A keyset position to page from (README, "Paging with cursors"): after or before the item at `at` (a seq, or an order score). */
@@ -119,6 +127,12 @@ export interface ContainerStore {
   /** NOT_FOUND for an absent container or message; MESSAGE_DELETED, MESSAGE_PURGED, metadata limits (README). */
   changeMessage(ns: string, kind: Kind, containerId: string, messageId: string, change: MessageChange): Promise<Message>;
   readMessage(ns: string, kind: Kind, containerId: string, messageId: string): Promise<Message>;
+  /** The container with `userId`'s unread count (when given) and its last visible message (when asked); null when absent. */
+  summary(ns: string, kind: Kind, id: string, opts: { userId?: string; lastMessage?: boolean }): Promise<Container | null>;
+  /** Moves `userId`'s read pointer forward to the message (or the latest); the container with the unread count. */
+  markRead(ns: string, kind: Kind, id: string, userId: string, messageId: string): Promise<Container>;
+  /** A user's chats, most recent activity first (positions: activity, Unix µs), each with the user's unread count and its last message. */
+  listInbox(ns: string, userId: string, page: ContainerPage): Promise<Page<Container>>;
   /** Removes the container and all its messages in O(1) on the request path. Absent ids succeed. */
   deleteContainer(ns: string, kind: Kind, id: string): Promise<void>;
   /** A group's containers by creation order (positions: their order scores). */

@@ -88,7 +88,19 @@ export const streamsApi: Api = {
  * user ids) and ignores the rest.
  */
 export function containerReply(api: Api, c: Container): Reply {
-  return { id: c.id, groupId: c.groupId, topic: c.topic, userIds: c.userIds, createdAt: api.time(c.createdAt), metadata: c.metadata };
+  return {
+    id: c.id,
+    groupId: c.groupId,
+    topic: c.topic,
+    userIds: c.userIds,
+    createdAt: api.time(c.createdAt),
+    metadata: c.metadata,
+    lastMessageAt: optionalTime(api, c.lastMessageAt),
+    messageCount: BigInt(c.messageCount),
+    updatedAt: optionalTime(api, c.updatedAt),
+    unreadCount: c.unreadCount === undefined ? undefined : BigInt(c.unreadCount),
+    lastMessage: c.lastMessage ? messageReply(api, c.lastMessage) : undefined,
+  };
 }
 
 /** A time that may be unset ("") in the API's type: unset stays the field's default. */

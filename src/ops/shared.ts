@@ -73,12 +73,13 @@ export const createContainer: OperationBuilder = (api, core) => {
 export const readContainer: OperationBuilder = (api, core) => {
   const L = core.limits;
   // Streams' group_id is a StringValue: absent and "" both mean "any group".
-  return unary(async (req: { id: string; groupId?: string }, { ns }) => {
+  return unary(async (req: { id: string; groupId?: string; userId?: string }, { ns }) => {
     checkStrings([
       { field: 'id', value: req.id, required: 'MISSING_ID', maxBytes: L.MAX_ID_BYTES },
       { field: 'group_id', value: req.groupId ?? '', maxBytes: L.MAX_ID_BYTES },
+      { field: 'user_id', value: req.userId ?? '', maxBytes: L.MAX_ID_BYTES },
     ]);
-    return { [api.one]: containerReply(api, await core.read(ns, api.kind, req.id, req.groupId)) };
+    return { [api.one]: containerReply(api, await core.read(ns, api.kind, req.id, req.groupId, req.userId || undefined)) };
   });
 };
 
@@ -251,5 +252,46 @@ export const readMessage: OperationBuilder = (api, core) => {
   return unary(async (req: Record<string, unknown>, { ns }) => {
     const [containerId, id] = messageRef(api, req, L);
     return { message: messageReply(api, await core.readMessage(ns, api.kind, containerId, id)) };
+  });
+};
+
+/** MarkRead: the user's read pointer forward to a message (or the latest); the container with the user's unread count. */
+export const markRead: OperationBuilder = (api, core) => {
+  const L = core.limits;
+  const cid = api.containerId;
+  return unary(async (req: Record<string, string>, { ns }) => {
+    checkStrings([
+      { field: cid.wire, value: req[cid.local], required: api.missingContainerId, maxBytes: L.MAX_ID_BYTES },
+      { field: 'user_id', value: req.userId, required: 'MISSING_USER_ID', maxBytes: L.MAX_ID_BYTES },
+      { field: 'message_id', value: req.messageId, maxBytes: L.MAX_ID_BYTES },
+    ]);
+    return { [api.one]: containerReply(api, await core.markRead(ns, api.kind, req[cid.local], req.userId, req.messageId)) };
+  });
+};
+
+/** The user's chat list, in activity order (a user's activity; a later order key makes another list). */
+const inboxList = (ns: string, userId: string): ListId => ({ ns, kind: 'chat', type: 'containers', scope: `activity\u0000${userId}` });
+
+/** Chats only: a user's chats, most recent activity first, with last message and unread count. */
+export const listChats: OperationBuilder = (api, core, cursors) => {
+  const L = core.limits;
+  return unary(async (req: KeysetFields & { userId: string; limit?: bigint | number }, { ns }) => {
+    checkStrings([{ field: 'user_id', value: req.userId, required: 'MISSING_USER_ID', maxBytes: L.MAX_ID_BYTES }]);
+    const list = inboxList(ns, req.userId);
+    const page = { ...parsePage({ limit: req.limit }, L), order: 'desc' as const, cursor: keysetOf(req, list, cursors) };
+    const found = await core.listChats(ns, req.userId, page);
+    return { [api.many]: found.items.map((c) => containerReply(api, c)), ...pageFields(found, list, cursors) };
+  });
+};
+
+/** Chats only: one chat with its last message; with user_id, that user's unread count. */
+export const readChat: OperationBuilder = (api, core) => {
+  const L = core.limits;
+  return unary(async (req: { id: string; userId: string }, { ns }) => {
+    checkStrings([
+      { field: 'id', value: req.id, required: 'MISSING_ID', maxBytes: L.MAX_ID_BYTES },
+      { field: 'user_id', value: req.userId, maxBytes: L.MAX_ID_BYTES },
+    ]);
+    return { [api.one]: containerReply(api, await core.readChat(ns, req.id, req.userId)) };
   });
 };

@@ -9,8 +9,9 @@
  *   pl1:{<ns>:<k>:<id>}:msg    hash   message id -> its record (JSON, record.ts)
  *   pl1:{<ns>:<k>:<id>}:feed   stream the container's live feed, `<position>-0` -> change (lua/includes/feed.lua);
  *                                     also the sharded pub/sub channel that wakes its followers
- *   pl1:{<ns>:u:<user>}:chats  zset   chat id -> creation (ms): a user's chats; also the channel
- *                                     that announces a new one (lua/userChatAdd-1.lua)
+ *   pl1:{<ns>:<k>:<id>}:rd     hash   user id -> seq: read pointers (lua/markRead-4.lua)
+ *   pl1:{<ns>:u:<user>}:chats  zset   chat id -> last activity (Unix µs): a user's inbox; also the
+ *                                     channel that announces a new chat (lua/inboxTouch-1.lua)
  *   pl1:{<ns>:<k>g:<group>}:idx  zset container id -> creation order, per group
  *   pl1:{<ns>:cu:<sha256>}     string  chat id of one set of users
  *   pl1:{<ns>:rl}              hash   the namespace's rate-limit bucket
@@ -52,13 +53,14 @@ export interface ContainerKeys {
   order: string;
   bodies: string;
   deleted: string;
+  reads: string;
   rateLimit: string;
   feed: string;
 }
 
 export function containerKeys(ns: string, kind: Kind, id: string): ContainerKeys {
   const base = `${PREFIX}:{${escapeId(ns)}:${KIND_CODE[kind]}:${escapeId(id)}}`;
-  return { meta: `${base}:meta`, order: `${base}:seq`, bodies: `${base}:msg`, deleted: `${base}:del`, rateLimit: `${base}:rl`, feed: `${base}:feed` };
+  return { meta: `${base}:meta`, order: `${base}:seq`, bodies: `${base}:msg`, deleted: `${base}:del`, reads: `${base}:rd`, rateLimit: `${base}:rl`, feed: `${base}:feed` };
 }
 
 /** The cursor secret's key: `~` is outside [A-Za-z0-9._-], so no escaped namespace is `~secret`. */

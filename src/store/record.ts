@@ -10,6 +10,7 @@
  *   c   created_at (ns)        u  user ids, JSON (chats)     s  last seq handed out
  *   n   message count (not deleted)   l  sent_at of the newest message ("" for none)
  *   e   the feed's last position       md metadata, a JSON object (absent when empty)
+ *   ua  updated_at (ns): creation, then the last change to the container or a message in it
  *
  * Message: one entry of the hash `…:msg`, message id → a JSON object with
  * short keys (memory: every message pays for its key names):
@@ -45,6 +46,7 @@ export const META = {
   lastMessageAt: 'l',
   feedPosition: 'e',
   metadata: 'md',
+  updatedAt: 'ua',
 } as const;
 
 /** A container hash as HGETALL gives it (ioredis: an object; a script: a flat list). */
@@ -62,6 +64,7 @@ export function decodeContainer(kind: Kind, fields: Record<string, string> | str
     messageCount: Number(f[META.count] ?? 0),
     lastMessageAt: f[META.lastMessageAt] ?? '',
     metadata: f[META.metadata] ? (JSON.parse(f[META.metadata]) as Metadata) : {},
+    updatedAt: f[META.updatedAt] ?? f[META.createdAt] ?? '0',
   };
 }
 
@@ -103,6 +106,7 @@ export function decodeMessage(containerId: string, id: string, seq: number | str
 const FAILURES = {
   NO_CONTAINER: (kind: Kind) => notFound(kind),
   NO_MESSAGE: () => notFound('message'),
+  NOT_A_MEMBER: () => new AppError('NOT_A_MEMBER', 'author_id is not one of the chat\'s users (CHATS_ENFORCE_MEMBERSHIP)', { field: 'author_id' }),
   MESSAGE_DELETED: () => new AppError('MESSAGE_DELETED', 'the message is deleted: restore it before editing it'),
   MESSAGE_PURGED: () => new AppError('MESSAGE_PURGED', 'the message is purged: its text is gone for good and it cannot be restored'),
   /** The merged metadata would break a limit (the script names it). */

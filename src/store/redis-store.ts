@@ -17,6 +17,7 @@ import type {
   ChangeType,
   MessageChange,
   Metadata,
+  Nanos,
   Message,
   MessagePage,
   MessageQuery,
@@ -154,7 +155,7 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
         const users = await this.redis.hget(k.meta, META.users);
         if (users) await this.redis.deleteIfEqual(chatSetKey(ns, JSON.parse(users) as string[]), id);
       }
-      const [group, users] = outcome(kind, await this.redis.deleteContainer(k.meta, k.order, k.deleted, k.bodies, k.feed));
+      const [group, users] = outcome(kind, await this.redis.deleteContainer(k.meta, k.order, k.deleted, k.bodies, k.feed, k.reads));
       // Threads and conversations: the group-index entry after the record (a stale entry is
       // dropped by the next list that meets it). Chats: each user's index entry (a stale one is
       // skipped by the subscription that meets it).
@@ -164,36 +165,54 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
   }
 
   listGroup(ns: string, kind: Kind, groupId: string, page: ContainerPage): Promise<Page<Container>> {
-    return this.guard('listGroup', async () => {
-      const g = groupKeys(ns, kind, groupId);
-      const c = page.cursor;
-      // Twice at most: a page that met stale index entries is read again once they are gone,
-      // so its items, positions and flags all describe live containers.
-      for (let attempt = 0; ; attempt++) {
-        const [ids, scores, hasMore, followsLast] = outcome(
-          kind,
-          await this.redis.groupPage(g.index, page.order, page.offset, page.limit, c?.dir ?? '', c?.at ?? 0),
-        );
-        // The records live in their containers' own slots: one read each, pipelined.
-        const found = await Promise.all(ids.map((id) => this.getContainer(ns, kind, id)));
-        const stale = ids.filter((_, i) => found[i] === null);
-        if (stale.length === 0 || attempt === 1) {
-          const live = found.map((x, i) => [x, Number(scores[i])] as const).filter((p): p is readonly [Container, number] => p[0] !== null);
-          return { items: live.map((p) => p[0]), positions: live.map((p) => p[1]), hasMore: hasMore === 1, followsLast: followsLast === 1 };
-        }
-        // Records are written before their index entry, so a missing record means a
-        // delete stopped halfway: drop the entries, then read the page again.
-        await this.redis.zrem(g.index, ...stale);
+    return this.guard('listGroup', () => this.indexPage(kind, groupKeys(ns, kind, groupId).index, page, (id) => this.getContainer(ns, kind, id)));
+  }
+
+  /**
+   * One page of an index of containers (a group's, a user's inbox), each read
+   * in its own slot, pipelined. Twice at most: a page that met stale entries
+   * (a record written first and removed first, so a missing record means a
+   * delete stopped halfway) drops them and is read again, so its items,
+   * positions and flags all describe live containers.
+   */
+  private async indexPage(kind: Kind, index: string, page: ContainerPage, read: (id: string) => Promise<Container | null>): Promise<Page<Container>> {
+    const c = page.cursor;
+    for (let attempt = 0; ; attempt++) {
+      const [ids, scores, hasMore, followsLast] = outcome(kind, await this.redis.groupPage(index, page.order, page.offset, page.limit, c?.dir ?? '', c?.at ?? 0));
+      const found = await Promise.all(ids.map(read));
+      const stale = ids.filter((_, i) => found[i] === null);
+      if (stale.length === 0 || attempt === 1) {
+        const live = found.map((x, i) => [x, Number(scores[i])] as const).filter((p): p is readonly [Container, number] => p[0] !== null);
+        return { items: live.map((p) => p[0]), positions: live.map((p) => p[1]), hasMore: hasMore === 1, followsLast: followsLast === 1 };
       }
-    });
+      await this.redis.zrem(index, ...stale);
+    }
   }
 
   appendMessage(ns: string, kind: Kind, containerId: string, m: NewMessage): Promise<Message> {
     return this.guard('appendMessage', async () => {
       const k = containerKeys(ns, kind, containerId);
-      const reply = await this.redis.appendMessage(k.meta, k.order, k.deleted, k.bodies, k.feed, m.id, encodeNewMessage(m), m.clientId ? '1' : '0', this.feedRetention);
-      const [, seq, record] = outcome(kind, reply);
-      return decodeMessage(containerId, m.id, seq, record);
+      const reply = await this.redis.appendMessage(
+        k.meta,
+        k.order,
+        k.deleted,
+        k.bodies,
+        k.feed,
+        k.reads,
+        m.id,
+        encodeNewMessage(m),
+        m.clientId ? '1' : '0',
+        this.feedRetention,
+        m.authorId,
+        m.membersOnly ? '1' : '0',
+      );
+      const [, seq, record, users] = outcome(kind, reply);
+      const message = decodeMessage(containerId, m.id, seq, record);
+      // A chat's activity in each member's inbox, in their own slots: an idempotent follow-up
+      // (ZADD GT) done before the call returns; a repeat of the call (or the next message) repairs
+      // one a crash interrupted (README, "How the data is kept").
+      if (users) await this.touchInboxes(ns, JSON.parse(users) as string[], containerId, message.sentAt);
+      return message;
     });
   }
 
@@ -248,6 +267,39 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
     });
   }
 
+  /** A chat's activity (a sent_at or created_at, ns) in each user's inbox. */
+  private async touchInboxes(ns: string, userIds: readonly string[], chatId: string, at: Nanos): Promise<void> {
+    const micros = at.slice(0, -3);
+    await Promise.all(userIds.map((u) => this.redis.inboxTouch(userChatsKey(ns, u), chatId, micros)));
+  }
+
+  summary(ns: string, kind: Kind, id: string, opts: { userId?: string; lastMessage?: boolean }): Promise<Container | null> {
+    return this.guard('summary', async () => {
+      const k = containerKeys(ns, kind, id);
+      const reply = await this.redis.summary(k.meta, k.order, k.bodies, k.reads, opts.userId ?? '', opts.lastMessage ? '1' : '0');
+      if (reply[0] === 'NO_CONTAINER') return null;
+      const [meta, unread, lastId, lastSeq, lastRecord] = outcome(kind, reply);
+      const c = decodeContainer(kind, meta)!;
+      if (unread >= 0) c.unreadCount = unread;
+      if (opts.lastMessage) c.lastMessage = lastId ? decodeMessage(id, lastId, lastSeq, lastRecord) : null;
+      return c;
+    });
+  }
+
+  markRead(ns: string, kind: Kind, id: string, userId: string, messageId: string): Promise<Container> {
+    return this.guard('markRead', async () => {
+      const k = containerKeys(ns, kind, id);
+      const [meta, unread] = outcome(kind, await this.redis.markRead(k.meta, k.order, k.deleted, k.reads, userId, messageId));
+      return { ...decodeContainer(kind, meta)!, unreadCount: unread };
+    });
+  }
+
+  listInbox(ns: string, userId: string, page: ContainerPage): Promise<Page<Container>> {
+    return this.guard('listInbox', () =>
+      this.indexPage('chat', userChatsKey(ns, userId), page, (id) => this.summary(ns, 'chat', id, { userId, lastMessage: true })),
+    );
+  }
+
   userChats(ns: string, userId: string, max: number): Promise<string[]> {
     return this.guard('userChats', () => this.redis.zrevrange(userChatsKey(ns, userId), 0, max - 1));
   }
@@ -280,8 +332,7 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
         if (sameList(chat.userIds, userIds)) {
           // Each user's chat index, in the users' own slots: an idempotent follow-up that every
           // CreateChat of this set repeats, so one interrupted here is completed by the next.
-          const createdMs = chat.createdAt.slice(0, -6);
-          await Promise.all(userIds.map((u) => this.redis.userChatAdd(userChatsKey(ns, u), chat.id, createdMs)));
+          await this.touchInboxes(ns, userIds, chat.id, chat.lastMessageAt || chat.createdAt);
           return chat;
         }
         await this.redis.deleteIfEqual(setKey, target);

@@ -45,7 +45,10 @@ function resolveIncludes(dir: string, file: string, seen: Set<string>): string {
 export interface ScriptCommands {
   createContainer(meta: string, id: string, group: string, topic: string, users: string, metadata: string): Promise<['OK', string[]]>;
   updateContainer(meta: string, topic: string, metadata: string, maxKeys: number, maxBytes: number): Promise<[Outcome, string[]]>;
-  deleteContainer(meta: string, order: string, deleted: string, records: string, feed: string): Promise<['OK', string?, string?]>;
+  deleteContainer(meta: string, order: string, deleted: string, records: string, feed: string, reads: string): Promise<['OK', string?, string?]>;
+  summary(meta: string, order: string, records: string, reads: string, userId: string, withLast: '0' | '1'): Promise<[Outcome, string[], number, string, string, string]>;
+  markRead(meta: string, order: string, deleted: string, reads: string, userId: string, messageId: string): Promise<[Outcome, string[], number]>;
+  inboxTouch(index: string, chatId: string, activityMicros: string): Promise<number>;
   changeMessage(
     meta: string,
     order: string,
@@ -67,11 +70,14 @@ export interface ScriptCommands {
     deleted: string,
     records: string,
     feed: string,
+    reads: string,
     id: string,
     record: string,
     clientId: '0' | '1',
     retention: number,
-  ): Promise<[Outcome, number, number, string]>;
+    authorId: string,
+    enforceMembership: '0' | '1',
+  ): Promise<[Outcome, number, number, string, string]>;
   feedRead(
     meta: string,
     feed: string,
@@ -81,7 +87,6 @@ export interface ScriptCommands {
     retention: number,
     budget: number,
   ): Promise<[Outcome, number, number, string[]]>;
-  userChatAdd(index: string, chatId: string, createdMs: string): Promise<number>;
   listMessages(
     meta: string,
     order: string,

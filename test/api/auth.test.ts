@@ -2,7 +2,7 @@ import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { richDetails } from '../../src/transports/grpc/status';
 import { NO_RATE_LIMITS } from '../../src/core/throttle';
 import { defaultLimits } from '../../src/core/limits';
-import { clients, failure, type Clients } from '../helpers/grpc';
+import { clients, failure, type Clients, stable } from '../helpers/grpc';
 import { startRedis, type TestRedis } from '../helpers/redis';
 import { OTHER_TOKEN, startService, TEST_TOKEN, type TestService } from '../helpers/service';
 
@@ -75,8 +75,8 @@ describe('namespaces are isolated', () => {
     await a.threads.createMessage({ threadId: ta.id, id: 'same-msg', authorId: 'x', text: 'secret A' });
     await b.threads.createMessage({ threadId: tb.id, id: 'same-msg', authorId: 'x', text: 'B' });
 
-    expect((await a.threads.listThreads({ groupId: 'shared-group' })).threads).toEqual([ta]);
-    expect((await b.threads.listThreads({ groupId: 'shared-group' })).threads).toEqual([tb]);
+    expect((await a.threads.listThreads({ groupId: 'shared-group' })).threads.map(stable)).toEqual([stable(ta)]);
+    expect((await b.threads.listThreads({ groupId: 'shared-group' })).threads.map(stable)).toEqual([stable(tb)]);
     expect((await b.threads.recentMessages({ groupId: 'shared-group' })).messages.map((m) => m.text)).toEqual(['B']);
     expect((await b.threads.recentMessages({ threadIds: [ta.id] })).messages).toEqual([]);
     expect(await failure(b.threads.readThread({ id: ta.id }))).toMatchObject({ reason: 'NOT_FOUND' });
@@ -85,7 +85,7 @@ describe('namespaces are isolated', () => {
     expect(await failure(b.threads.createMessage({ threadId: ta.id, authorId: 'x', text: 'spam' }))).toMatchObject({ reason: 'NOT_FOUND' });
     await b.threads.deleteThread({ id: ta.id });
 
-    expect((await a.threads.readThread({ id: ta.id })).thread).toEqual(ta);
+    expect(stable((await a.threads.readThread({ id: ta.id })).thread)).toEqual(stable(ta));
     expect((await a.threads.listMessages({ threadId: ta.id })).messages.map((m) => m.text)).toEqual(['secret A']);
   });
 
@@ -122,7 +122,7 @@ describe('namespaces are isolated', () => {
       expect((await b.threads.listThreads({ groupId: id })).threads).toEqual([]);
       expect((await b.threads.recentMessages({ groupId: id })).messages).toEqual([]);
     }
-    expect((await a.threads.readThread({ id: ta.id })).thread).toEqual(ta);
+    expect(stable((await a.threads.readThread({ id: ta.id })).thread)).toEqual(stable(ta));
   });
 
   it('crafted ids through every other method stay in the caller\'s namespace, very long ones too', async () => {
@@ -151,9 +151,9 @@ describe('namespaces are isolated', () => {
       expect(await failure(b.chats.sendMessage({ chatId: id, authorId: 'b', text: 'B was here' }))).toMatchObject({ reason: 'NOT_FOUND' });
       expect(await failure(b.chats.listMessages({ chatId: id }))).toMatchObject({ reason: 'NOT_FOUND' });
     }
-    expect((await a.threads.readThread({ id: ta.id })).thread).toEqual(ta);
+    expect(stable((await a.threads.readThread({ id: ta.id })).thread)).toEqual(stable(ta));
     expect((await a.threads.listMessages({ threadId: ta.id })).messages.map((m) => m.text)).toEqual(['A thread']);
-    expect((await a.streams.readConversation({ id: va.id })).conversation).toEqual(va);
+    expect(stable((await a.streams.readConversation({ id: va.id })).conversation)).toEqual(stable(va));
     expect((await a.streams.listMessages({ conversationId: va.id })).messages.map((m) => m.text)).toEqual(['A conversation']);
     expect((await a.chats.listMessages({ chatId: chat.id })).messages.map((m) => m.text)).toEqual(['A chat']);
   });

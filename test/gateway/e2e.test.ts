@@ -16,7 +16,7 @@ describe('threads.Threads', () => {
     expect(created.status).toBe(200);
     expect(created.headers.get('content-type')).toMatch(/^application\/json/);
     const thread = created.body.thread;
-    expect(Object.keys(thread).sort()).toEqual(['created_at', 'group_id', 'id', 'metadata', 'topic']);
+    expect(Object.keys(thread).sort()).toEqual(['created_at', 'group_id', 'id', 'last_message_at', 'message_count', 'metadata', 'topic', 'unread_count', 'updated_at']);
     expect(thread).toMatchObject({ group_id: 'tg1', topic: 'hello' });
     expect(thread.created_at).toMatch(RFC3339);
 
@@ -24,10 +24,11 @@ describe('threads.Threads', () => {
     expect(read).toMatchObject({ status: 200, body: { thread } });
 
     const updated = await stack.gw.post('/threads/Threads/UpdateThread', { id: thread.id, topic: 'bye' });
-    expect(updated).toMatchObject({ status: 200, body: { thread: { ...thread, topic: 'bye' } } });
+    expect(updated).toMatchObject({ status: 200, body: { thread: { ...thread, topic: 'bye', updated_at: updated.body.thread.updated_at } } });
+    expect(updated.body.thread.updated_at > thread.updated_at).toBe(true);
 
     const listed = await stack.gw.post('/threads/Threads/ListThreads', { group_id: 'tg1' });
-    expect(listed).toMatchObject({ status: 200, body: { threads: [{ ...thread, topic: 'bye' }] } });
+    expect(listed).toMatchObject({ status: 200, body: { threads: [updated.body.thread] } });
 
     const deleted = await stack.gw.post('/threads/Threads/DeleteThread', { id: thread.id });
     expect(deleted.status).toBe(200);
@@ -103,13 +104,13 @@ describe('streams.Streams and its /protobuf/Streams alias', () => {
     const c = await stack.gw.post('/protobuf/Streams/CreateConversation', { group_id: 'sg1', topic: 'news' });
     expect(c.status).toBe(200);
     const conv = c.body.conversation; // a single object, not the seed's one-element array
-    expect(Object.keys(conv).sort()).toEqual(['created_at', 'group_id', 'id', 'metadata', 'topic']);
+    expect(Object.keys(conv).sort()).toEqual(['created_at', 'group_id', 'id', 'last_message_at', 'message_count', 'metadata', 'topic', 'unread_count', 'updated_at']);
     expect(conv.created_at).toMatch(RFC3339);
     expect((await stack.gw.post('/streams/Streams/ReadConversation', { id: conv.id })).body).toEqual({ conversation: conv });
     const upd = await stack.gw.post('/protobuf/Streams/UpdateConversation', { id: conv.id, topic: 'weather' });
-    expect(upd.body).toEqual({ conversation: { ...conv, topic: 'weather' } });
+    expect(upd.body).toEqual({ conversation: { ...conv, topic: 'weather', updated_at: upd.body.conversation.updated_at } });
     const list = await stack.gw.post('/streams/Streams/ListConversations', { group_id: 'sg1', limit: 5 });
-    expect(list.body).toMatchObject({ conversations: [{ ...conv, topic: 'weather' }], next_cursor: '', has_more: false });
+    expect(list.body).toMatchObject({ conversations: [upd.body.conversation], next_cursor: '', has_more: false });
     expect((await stack.gw.post('/protobuf/Streams/DeleteConversation', { id: conv.id })).body).toEqual({});
     expect((await stack.gw.post('/streams/Streams/ReadConversation', { id: conv.id })).status).toBe(404);
   });

@@ -44,12 +44,12 @@ const createThread = (call: ServerUnaryCall<CreateThreadRequest, CreateThreadRes
     case 'unset':
       return cb(null, { thread: undefined });
     default:
-      return cb(null, { thread: { id: 'only-id', groupId: '', topic: '', createdAt: '', metadata: {} } });
+      return cb(null, { thread: { id: 'only-id', groupId: '', topic: '', createdAt: '', metadata: {}, lastMessageAt: '', messageCount: '0', updatedAt: '', unreadCount: '0' } });
   }
 };
 
 const readConversation = (_call: ServerUnaryCall<ReadConversationRequest, ReadConversationResponse>, cb: sendUnaryData<ReadConversationResponse>) =>
-  cb(null, { conversation: { id: 'c1', groupId: '', topic: '', createdAt: undefined, metadata: {} } });
+  cb(null, { conversation: { id: 'c1', groupId: '', topic: '', createdAt: undefined, metadata: {}, lastMessageAt: undefined, messageCount: '0', updatedAt: undefined, unreadCount: '0' } });
 
 beforeAll(async () => {
   server = new Server();
@@ -169,12 +169,12 @@ describe('statuses relayed', () => {
 
 describe('every response field present', () => {
   it('unset strings are "" and an unset message field is null', async () => {
-    expect((await createThread1('ok')).r.body).toEqual({ thread: { id: 'only-id', group_id: '', topic: '', created_at: '', metadata: {} } });
+    expect((await createThread1('ok')).r.body).toEqual({ thread: { id: 'only-id', group_id: '', topic: '', created_at: '', metadata: {}, last_message_at: '', message_count: '0', updated_at: '', unread_count: '0' } });
     expect((await createThread1('unset')).r.body).toEqual({ thread: null });
   });
 
   it('an unset Timestamp inside a message is null', async () => {
     const r = await gw.post('/streams/Streams/ReadConversation', { id: 'c1' });
-    expect(r.body).toEqual({ conversation: { id: 'c1', group_id: '', topic: '', created_at: null, metadata: {} } });
+    expect(r.body).toEqual({ conversation: { id: 'c1', group_id: '', topic: '', created_at: null, metadata: {}, last_message_at: null, message_count: '0', updated_at: null, unread_count: '0' } });
   });
 });

@@ -78,3 +78,14 @@ export async function failure(p: Promise<unknown>): Promise<{ code: number; reas
   }
   throw new Error('expected the call to fail, it succeeded');
 }
+
+/**
+ * A container without what moves as it is used (last_message_at, message_count, updated_at,
+ * unread_count, last_message): for comparing a container before and after messages are written.
+ */
+export function stable<T extends object | undefined>(c: T): Partial<T> | undefined {
+  if (!c) return undefined;
+  const out = { ...c } as Record<string, unknown>;
+  for (const k of ['lastMessageAt', 'messageCount', 'updatedAt', 'unreadCount', 'lastMessage']) delete out[k];
+  return out as Partial<T>;
+}

@@ -5,7 +5,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { once } from 'node:events';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { Redis } from 'ioredis';
-import { clients, failure } from '../helpers/grpc';
+import { clients, failure, stable } from '../helpers/grpc';
 import { startProcess, startService } from '../helpers/process';
 
 const dirs: string[] = [];
@@ -69,7 +69,7 @@ it('with REDIS_URL unset it runs its own redis-server on a unix socket in DATA_D
   // A restart on the same DATA_DIR finds the data again.
   const again = await startService({ DATA_DIR: dataDir, GRPC_PORT: '0' });
   const c2 = clients(`127.0.0.1:${again.port}`, tokenOf(dataDir));
-  expect((await c2.threads.readThread({ id: thread!.id })).thread).toEqual(thread);
+  expect(stable((await c2.threads.readThread({ id: thread!.id })).thread)).toEqual(stable(thread));
   expect((await c2.threads.listMessages({ threadId: thread!.id })).messages).toEqual([message]);
   c2.close();
   expect(await again.stop()).toBe(0);

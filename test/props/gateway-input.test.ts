@@ -114,7 +114,10 @@ function baseBody(route: Route): Record<string, unknown> {
     bodies[`${pkg}.RestoreMessageRequest`] = live;
     bodies[`${pkg}.DeleteMessageRequest`] = purged;
     bodies[`${pkg}.PurgeMessageRequest`] = purged;
+    bodies[`${pkg}.MarkReadRequest`] = { [field]: fixed[k], user_id: 'u1', message_id: fixed.msg[k] };
   }
+  bodies['chats.ListChatsRequest'] = { user_id: 'u1' };
+  bodies['chats.ReadChatRequest'] = { id: fixed.chat, user_id: 'u1' };
   const b = bodies[t];
   if (!b) throw new Error(`no valid base request for ${t}: add one`);
   return { ...b };
@@ -267,7 +270,7 @@ function bodyFor(route: Route): fc.Arbitrary<Record<string, unknown>> {
 const DOCUMENTED_IDS: Record<number, ReadonlySet<string>> = {
   400: new Set([
     'MISSING_ID', 'MISSING_GROUP_ID', 'MISSING_TOPIC', 'MISSING_AUTHOR_ID', 'MISSING_TEXT', 'MISSING_THREAD_ID', 'MISSING_THREAD_IDS',
-    'MISSING_CHAT_ID', 'MISSING_USER_IDS', 'MISSING_CONVERSATION_ID', 'MISSING_CONVERSATION_IDS', 'INVALID_ARGUMENT', 'FIELD_TOO_LONG',
+    'MISSING_CHAT_ID', 'MISSING_USER_IDS', 'MISSING_USER_ID', 'MISSING_CONVERSATION_ID', 'MISSING_CONVERSATION_IDS', 'INVALID_ARGUMENT', 'FIELD_TOO_LONG',
     'TOO_MANY_IDS', 'INVALID_STRING', 'INVALID_JSON', 'INVALID_CURSOR',
   ]),
   401: new Set(['UNAUTHORIZED']),

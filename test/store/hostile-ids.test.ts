@@ -1,5 +1,5 @@
 import { useStack } from '../helpers/stack';
-import { failure } from '../helpers/grpc';
+import { failure, stable } from '../helpers/grpc';
 
 const s = useStack();
 
@@ -77,7 +77,7 @@ it('reads, updates and deletes with hostile ids find nothing and touch nothing',
     await s.svc.threads.deleteThread({ id });
   }
   expect(await s.redis.client().dbsize()).toBe(before);
-  expect((await s.svc.threads.readThread({ id: victim.id })).thread).toEqual(victim);
+  expect(stable((await s.svc.threads.readThread({ id: victim.id })).thread)).toEqual(stable(victim));
   expect((await s.svc.threads.listMessages({ threadId: victim.id })).messages.map((m) => m.text)).toEqual(['keep']);
 });
 
@@ -103,7 +103,7 @@ it('Streams and Chats: hostile ids near a real conversation and chat find nothin
     expect(await failure(s.svc.chats.listMessages({ chatId: id }))).toMatchObject({ reason: 'NOT_FOUND' });
   }
   expect(await s.redis.client().dbsize()).toBe(before);
-  expect((await s.svc.streams.readConversation({ id: conv.id })).conversation).toEqual(conv);
+  expect(stable((await s.svc.streams.readConversation({ id: conv.id })).conversation)).toEqual(stable(conv));
   expect((await s.svc.streams.listMessages({ conversationId: conv.id })).messages.map((m) => m.text)).toEqual(['keep']);
   expect((await s.svc.chats.listMessages({ chatId: chat.id })).messages.map((m) => m.text)).toEqual(['keep']);
 });

@@ -15,9 +15,10 @@
 --- @include "includes/readMeta"
 
 if redis.call('EXISTS', KEYS[1]) == 0 then
+  local now = nextSentAt(nil)
   redis.call('HSET', KEYS[1],
-    'id', ARGV[1], 'g', ARGV[2], 't', ARGV[3], 'c', nextSentAt(nil), 'u', ARGV[4],
-    's', 0, 'n', 0, 'l', '')
+    'id', ARGV[1], 'g', ARGV[2], 't', ARGV[3], 'c', now, 'u', ARGV[4],
+    's', 0, 'n', 0, 'l', '', 'ua', now)
   if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'md', ARGV[5]) end
 end
 return { 'OK', readMeta(KEYS[1]) }

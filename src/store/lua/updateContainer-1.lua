@@ -23,4 +23,6 @@ if ARGV[2] ~= '' then
   if merged == '' then redis.call('HDEL', KEYS[1], 'md') else redis.call('HSET', KEYS[1], 'md', merged) end
 end
 if ARGV[1] ~= '' then redis.call('HSET', KEYS[1], 't', ARGV[1]) end
+local t = redis.call('TIME')
+redis.call('HSET', KEYS[1], 'ua', t[1] .. string.format('%06d', tonumber(t[2])) .. '000')
 return { 'OK', readMeta(KEYS[1]) }

@@ -12,32 +12,46 @@
            returns its tombstone)
   KEYS[4]  records hash (message id -> JSON record, src/store/record.ts)
   KEYS[5]  feed stream (includes/feed)
+  KEYS[6]  read pointers hash (user id -> seq): the author has read what they wrote
   ARGV[1]  message id
   ARGV[2]  the record without "s": a JSON object, {"a":…,"t":…[,"m":{…}]}
   ARGV[3]  "1" when the id is the client's (check for a repeat), else "0"
   ARGV[4]  FEED_RETENTION_EVENTS
+  ARGV[5]  the author id
+  ARGV[6]  "1": the author must be one of the chat's users (CHATS_ENFORCE_MEMBERSHIP)
 
-  Returns  { 'NO_CONTAINER' }, or { 'OK', created (1|0), seq, record }.
+  Returns  { 'NO_CONTAINER' }, { 'NOT_A_MEMBER' }, or { 'OK', created (1|0), seq,
+           record, users } with users the chat's user ids as JSON ("" for threads and
+           conversations), for the follow-up to each user's inbox.
 ]]
 --- @include "includes/nextSentAt"
 --- @include "includes/feed"
 
-local rec = redis.call('HMGET', KEYS[1], 's', 'n', 'l', 'e')
+local rec = redis.call('HMGET', KEYS[1], 's', 'n', 'l', 'e', 'u')
 if not rec[1] then
   return { 'NO_CONTAINER' }
+end
+local users = rec[5] or ''
+if ARGV[6] == '1' and users ~= '' then
+  local member = false
+  for _, u in ipairs(cjson.decode(users)) do
+    if u == ARGV[5] then member = true end
+  end
+  if not member then return { 'NOT_A_MEMBER' } end
 end
 if ARGV[3] == '1' then
   local seen = redis.call('ZSCORE', KEYS[2], ARGV[1]) or redis.call('ZSCORE', KEYS[3], ARGV[1])
   if seen then
-    return { 'OK', 0, tonumber(seen), redis.call('HGET', KEYS[4], ARGV[1]) }
+    return { 'OK', 0, tonumber(seen), redis.call('HGET', KEYS[4], ARGV[1]), users }
   end
 end
 local seq = tonumber(rec[1]) + 1
 local sentAt = nextSentAt(rec[3])
 -- sent_at goes first: '{"s":"<19 digits>",' then the rest of the caller's object.
 local record = '{"s":"' .. sentAt .. '",' .. string.sub(ARGV[2], 2)
-redis.call('HSET', KEYS[1], 's', seq, 'n', (tonumber(rec[2]) or 0) + 1, 'l', sentAt)
+redis.call('HSET', KEYS[1], 's', seq, 'n', (tonumber(rec[2]) or 0) + 1, 'l', sentAt, 'ua', sentAt)
+redis.call('HSET', KEYS[6], ARGV[5], seq)
 redis.call('ZADD', KEYS[2], seq, ARGV[1])
 redis.call('HSET', KEYS[4], ARGV[1], record)
 feedAppend(KEYS[1], KEYS[5], feedPosition(rec[4], rec[1]) + 1, 'created', ARGV[1], seq, string.sub(sentAt, 1, 13), ARGV[4], record)
-return { 'OK', 1, seq, record }
+return { 'OK', 1, seq, record, users }

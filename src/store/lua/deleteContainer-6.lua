@@ -11,6 +11,7 @@
   KEYS[3]  deleted order zset
   KEYS[4]  message records hash
   KEYS[5]  feed stream
+  KEYS[6]  read pointers hash
 
   Returns  { 'OK', group id ("" for none), user ids JSON ("" but for chats) },
            or { 'OK' } when the container was absent (deleting an absent id
@@ -20,5 +21,5 @@ local rec = redis.call('HMGET', KEYS[1], 'g', 'u')
 if not rec[1] then
   return { 'OK' }
 end
-redis.call('UNLINK', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5])
+redis.call('UNLINK', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
 return { 'OK', rec[1], rec[2] or '' }
