@@ -18,6 +18,10 @@
  * BENCH_OUT=<dir> (where the table and JSON results go; dist/bench by default),
  * BENCH_ALT_SERVICE=<path to another build's dist/src/main.js>: a second service
  * on the same Redis, measured as one more target of every gRPC case (A/B of a change).
+ * Edits and deletes (issue 15): cases "gRPC UpdateMessage", "gRPC DeleteMessage" (driven by
+ * vary-load.js: a different message per call) and "gRPC ListMessages half deleted";
+ * BENCH_UPDATE_MESSAGES (100,000), BENCH_DELETE_MESSAGE_MESSAGES (300,000),
+ * BENCH_HALF_DELETED_MESSAGES (100,000) size their threads.
  *
  * Last, the live feed (case name "live feed"): feed.ts, a script of its own with its
  * own Redis and service, run as a child process once the processes above are stopped;
@@ -25,7 +29,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, availableParallelism, release, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
@@ -38,9 +42,10 @@ import {
   type RecentMessagesRequest,
 } from '../test/gen/threads/threads';
 import { processMicros, runQuiet, type RetryBudget } from './lib/cpu';
-import { fillThread, threadKeys } from './lib/fill';
+import { deleteEvenSeqs, fillThread, threadKeys } from './lib/fill';
 import { cleanupLoadFiles, grpcFrame, h2load, wrk, type RunResult } from './lib/load';
-import { freePort, httpStatus, installCleanup, spawnTracked, stop, stopAll, tcpOpen, waitUntil, type Tracked } from './lib/procs';
+import { freePort, httpStatus, installCleanup, runTool, spawnTracked, stop, stopAll, tcpOpen, waitUntil, type Tracked } from './lib/procs';
+import type { VaryLoadResult, VaryLoadSpec } from './vary-load';
 import { envNumber } from './lib/settings';
 import { startRedis, startService } from './lib/stack';
 import { postJson, Rpc, type MethodDef } from './lib/rpc';
@@ -69,6 +74,18 @@ const CURSOR_MESSAGES = num('BENCH_CURSOR_MESSAGES', 1_000_000);
  */
 const DEEP_OFFSET = num('MAX_OFFSET', 100_000);
 const CURSOR_CASE = 'gRPC ListMessages deep cursor';
+/** Edits and deletes (issue 15): UpdateMessage round-robin over the messages of a thread of this many. */
+const UPDATE_MESSAGES = num('BENCH_UPDATE_MESSAGES', 100_000);
+/** DeleteMessage deletes distinct messages: the service's thread and the floor's hold this many each. */
+const DELETE_MESSAGES = num('BENCH_DELETE_MESSAGE_MESSAGES', 300_000);
+/** ListMessages of 25 in a thread of this many, every second one deleted, against one with none deleted. */
+const HALF_MESSAGES = num('BENCH_HALF_DELETED_MESSAGES', 100_000);
+const LIFECYCLE_METHODS = ['UpdateMessage', 'DeleteMessage'] as const;
+type LifecycleMethod = (typeof LIFECYCLE_METHODS)[number];
+const HALF_CASE = 'gRPC ListMessages half deleted';
+const HALF_IN_FLIGHT = 64;
+/** The text UpdateMessage writes: 100 bytes, not the text the messages were filled with. */
+const EDITED_TEXT = TEXT.replace('quick', 'QUICK');
 const CURSOR_IN_FLIGHT = 64;
 /** A run during which other processes used more CPU than this (in cores) is run again, twice at most. */
 const MAX_FOREIGN = num('BENCH_MAX_FOREIGN_CORES', 0.15);
@@ -272,13 +289,15 @@ interface Target {
    * Deep-cursor case: service is the page after the deep cursor; firstPage the newest page, no cursor;
    * offset the page at the deepest offset allowed.
    */
-  role: 'service' | 'transport' | 'storage' | 'express' | 'json' | 'hop' | 'alt' | 'firstPage' | 'offset';
+  role: 'service' | 'transport' | 'storage' | 'express' | 'json' | 'hop' | 'alt' | 'firstPage' | 'offset' | 'noneDeleted';
   /** The processes that serve it (keys of Env.procs), whose CPU time is counted per request. */
   procs: string[];
   run(seconds: number): Promise<RunResult>;
 }
 
 interface Measured extends RunResult {
+  /** vary-load runs: the load process's own CPU per call, µs. */
+  loadCpuUs?: number;
   /** CPU of the target's server processes per request, µs. */
   cpuUs: number;
   /** Cores' worth of CPU other processes on the machine used during the run. */
@@ -287,7 +306,7 @@ interface Measured extends RunResult {
 
 interface Case {
   name: string;
-  method: Method;
+  method: Method | LifecycleMethod;
   /** gRPC: the service's gRPC port; http: the service's own HTTP port; gateway: the remote gateway process. */
   via: 'gRPC' | 'http' | 'gateway';
   inFlight: number;
@@ -308,11 +327,13 @@ interface TargetResult {
   rpsMax: number;
   p50: number;
   p99: number;
+  /** vary-load runs: the load process's CPU per call, µs (median). */
+  loadCpuUs?: number;
 }
 
 interface CaseResult {
   name: string;
-  method: Method;
+  method: Method | LifecycleMethod;
   via: Case['via'];
   inFlight: number;
   targets: TargetResult[];
@@ -473,6 +494,7 @@ async function runCase(env: Env, c: Case): Promise<CaseResult> {
         p99: median(rs.map((x) => x.p99Ms)),
         cpuUs: median(rs.map((x) => x.cpuUs)),
         foreign: max(rs.map((x) => x.foreign)),
+        loadCpuUs: rs.every((x) => x.loadCpuUs !== undefined) ? median(rs.map((x) => x.loadCpuUs!)) : undefined,
       };
     }),
   };
@@ -582,6 +604,192 @@ async function cursorCase(env: Env, d: DeepCursor): Promise<Case> {
       await target(`service: offset ${d.offset.toLocaleString('en')} (${offsetWhy}), newest first`, 'offset', listRequest(d.threadId, { offset: String(d.offset) })),
     ],
   };
+}
+
+// ---------------------------------------------------------------- edits and deletes (issue 15)
+
+/** The threads of the UpdateMessage / DeleteMessage cases and the half-deleted ListMessages case. */
+interface Lifecycle {
+  /** Per method: the service's thread and the storage floor's (its own keys), with their ids files. */
+  threads: Record<LifecycleMethod, { service: string; floor: string; serviceIds: string; floorIds: string; messages: number }>;
+  /** Where each target's next call starts in its ids file (DeleteMessage: ids never used twice). */
+  next: Map<string, number>;
+  half?: { deletedThread: string; fullThread: string; messages: number; deleted: number };
+}
+
+const lifecycleWanted = () => LIFECYCLE_METHODS.some((m) => [1, 64].some((n) => wanted(`gRPC ${m}`, n)));
+
+/** A thread made by CreateThread, filled in the store's layout (lib/fill.ts), its ids (seq order) written to a file. */
+async function filledThread(env: Env, rpc: Rpc, topic: string, n: number, idsFile?: string): Promise<string> {
+  const id = await createThread(rpc, topic);
+  await fillThread(env.redis, NS, id, n, AUTHOR, TEXT);
+  if (idsFile) {
+    const ids = await env.redis.zrange(threadKeys(NS, id).order, 0, -1);
+    if (ids.length !== n) throw new Error(`fill: ${topic} holds ${ids.length} messages, expected ${n}`);
+    writeFileSync(idsFile, ids.join('\n') + '\n');
+  }
+  return id;
+}
+
+async function prepareLifecycle(env: Env, rpc: Rpc): Promise<Lifecycle> {
+  const t0 = Date.now();
+  const threads = {} as Lifecycle['threads'];
+  for (const m of LIFECYCLE_METHODS) {
+    if (![1, 64].some((n) => wanted(`gRPC ${m}`, n))) continue;
+    const n = m === 'UpdateMessage' ? UPDATE_MESSAGES : DELETE_MESSAGES;
+    const f = (who: string) => join(env.dir, `${m}-${who}.ids`);
+    threads[m] = {
+      service: await filledThread(env, rpc, `bench ${m} service`, n, f('service')),
+      floor: await filledThread(env, rpc, `bench ${m} floor`, n, f('floor')),
+      serviceIds: f('service'),
+      floorIds: f('floor'),
+      messages: n,
+    };
+  }
+  let half: Lifecycle['half'];
+  if (wanted(HALF_CASE, HALF_IN_FLIGHT)) {
+    const deletedThread = await filledThread(env, rpc, `bench half deleted ${HALF_MESSAGES}`, HALF_MESSAGES);
+    const deleted = await deleteEvenSeqs(env.redis, NS, deletedThread);
+    const fullThread = await filledThread(env, rpc, `bench none deleted ${HALF_MESSAGES}`, HALF_MESSAGES);
+    half = { deletedThread, fullThread, messages: HALF_MESSAGES, deleted };
+  }
+  log(`  filled the threads of the edit and delete cases in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  await waitAofQuiet(env.redis);
+  return { threads, next: new Map(), half };
+}
+
+/** One vary-load run (bench/vary-load.ts): a different message per call, from the target's place in its ids file. */
+async function varyLoad(spec: VaryLoadSpec): Promise<VaryLoadResult> {
+  const r = await runTool('vary-load', process.execPath, [join(DIST, 'bench', 'vary-load.js'), JSON.stringify(spec)], (spec.seconds + 60) * 1000);
+  const line = r.stdout.trim().split('\n').pop() ?? '';
+  if (r.code !== 0 || !line.startsWith('{')) throw new Error(`vary-load ${spec.path} exited ${r.code}: ${r.stderr}${r.stdout}`);
+  return JSON.parse(line) as VaryLoadResult;
+}
+
+async function lifecycleCases(env: Env, lc: Lifecycle): Promise<Case[]> {
+  const cases: Case[] = [];
+  const meta = (thread: string, field: string) => async () => Number((await env.redis.hget(threadKeys(NS, thread).meta, field)) ?? 0);
+  for (const method of LIFECYCLE_METHODS) {
+    const t = lc.threads[method];
+    if (!t) continue;
+    const path = `/threads.Threads/${method}`;
+    const def = method === 'UpdateMessage' ? threadDef.updateMessage : threadDef.deleteMessage;
+    const firstId = (file: string) => readFileSync(file, 'utf8').split('\n', 1)[0];
+    // The transport floor answers a fixed message (strict = false: any message will do).
+    const probeOk = async (port: number, label: string, thread: string, id: string, strict = true) => {
+      const p = new Rpc(port, env.token);
+      try {
+        const req = method === 'UpdateMessage' ? { threadId: thread, id, text: EDITED_TEXT, metadata: {} } : { threadId: thread, id };
+        const { reply } = await p.call(def as MethodDef<typeof req, { message?: { id: string; text: string; deletedAt: string } }>, req).catch((e: Error) => {
+          throw new Error(`${label} ${method}: ${e.message}`);
+        });
+        const m = reply.message;
+        const changed = m && m.id === id && (method === 'UpdateMessage' ? m.text === EDITED_TEXT : m.deletedAt !== '');
+        if (!m || (strict && !changed)) throw new Error(`${label} ${method}: not the message changed: ${JSON.stringify(reply).slice(0, 300)}`);
+      } finally {
+        p.close();
+      }
+    };
+    // Each target's runs go on where its last run stopped. A delete's probe used the file's first id.
+    const targetOf = (key: string, port: number, thread: string, idsFile: string, cycle: boolean, inFlight: number, check?: (issued: number, before: number, after: number) => void, counter?: () => Promise<number>) =>
+      async (seconds: number): Promise<RunResult> => {
+        const start = lc.next.get(`${method} ${key}`) ?? (method === 'DeleteMessage' ? 1 : 0);
+        const before = counter ? await counter() : 0;
+        const r = await varyLoad({ port, path, token: env.token, seconds, inFlight, clients: Math.min(H2_CLIENTS, inFlight), threadId: thread, idsFile, start, cycle, text: method === 'UpdateMessage' ? EDITED_TEXT : undefined });
+        lc.next.set(`${method} ${key}`, cycle ? (start + r.issued) % t.messages : start + r.issued);
+        if (check && counter) check(r.issued, before, await counter());
+        return { rps: r.rps, p50Ms: r.p50Ms, p99Ms: r.p99Ms, requests: r.requests, loadCpuUs: r.loadCpuUs } as RunResult;
+      };
+    // What the store must show after a run: every call sent was a real change.
+    const moved = (what: string, sign: number) => (issued: number, before: number, after: number) => {
+      if ((after - before) * sign !== issued) throw new Error(`${method}: ${issued} calls sent but ${what} moved by ${after - before}`);
+    };
+    await probeOk(env.grpcPort, 'service', t.service, firstId(t.serviceIds));
+    await probeOk(env.bareStoragePort, 'storage floor', t.floor, firstId(t.floorIds));
+    await probeOk(env.bareFixedPort, 'transport floor', t.service, firstId(t.serviceIds), false);
+    for (const inFlight of [1, 64]) {
+      const name = `gRPC ${method}`;
+      if (!wanted(name, inFlight)) continue;
+      const svcCheck =
+        method === 'UpdateMessage'
+          ? { check: moved("the thread's feed position (meta e)", 1), counter: meta(t.service, 'e') }
+          : { check: moved("the thread's count (meta n)", -1), counter: meta(t.service, 'n') };
+      const floorDel = `${threadKeys(NS, t.floor).order.slice(0, -':seq'.length)}:del`;
+      const floorCheck = method === 'DeleteMessage' ? { check: moved("the floor thread's deleted zset", 1), counter: () => env.redis.zcard(floorDel) } : {};
+      cases.push({
+        name,
+        method,
+        via: 'gRPC',
+        inFlight,
+        targets: [
+          { label: 'service', role: 'service', procs: ['service', 'redis'], run: targetOf('service', env.grpcPort, t.service, t.serviceIds, method === 'UpdateMessage', inFlight, svcCheck.check, svcCheck.counter) },
+          { label: 'transport floor: bare grpc-js, fixed reply', role: 'transport', procs: ['bareFixed'], run: targetOf(`transport ${inFlight}`, env.bareFixedPort, t.service, t.serviceIds, true, inFlight) },
+          { label: 'storage floor: bare grpc-js, one EVALSHA', role: 'storage', procs: ['bareStorage', 'redis'], run: targetOf('storage', env.bareStoragePort, t.floor, t.floorIds, method === 'UpdateMessage', inFlight, floorCheck.check, floorCheck.counter) },
+        ],
+      });
+    }
+  }
+  if (lc.half) {
+    const h = lc.half;
+    const target = async (label: string, role: Target['role'], threadId: string): Promise<Target> => {
+      const req = listRequest(threadId);
+      const p = new Rpc(env.grpcPort, env.token);
+      let minDataBytes: number;
+      try {
+        const { reply, bytes } = await p.call(threadDef.listMessages, req);
+        checkReply('ListMessages', reply, label);
+        // Newest first, and none of them deleted: the half-deleted thread's are its odd seqs.
+        const seqs = reply.messages.map((m) => Number(m.seq));
+        const step = role === 'service' ? 2 : 1;
+        const top = role === 'service' ? h.messages - (h.messages % 2 === 0 ? 1 : 0) : h.messages;
+        if (!seqs.every((q, i) => q === top - i * step) || reply.messages.some((m) => m.deletedAt !== '')) throw new Error(`${label}: unexpected page: seqs ${seqs.join(',')}`);
+        minDataBytes = 5 + Math.floor(bytes * 0.9);
+      } finally {
+        p.close();
+      }
+      const body = grpcFrame(threadDef.listMessages.requestSerialize(req));
+      return {
+        label,
+        role,
+        procs: ['service', 'redis'],
+        run: (seconds) => h2load({ port: env.grpcPort, path: PATHS.ListMessages.grpc, body, token: env.token, minDataBytes }, { seconds, inFlight: HALF_IN_FLIGHT, clients: H2_CLIENTS }),
+      };
+    };
+    const n = h.messages.toLocaleString('en');
+    cases.push({
+      name: HALF_CASE,
+      method: 'ListMessages',
+      via: 'gRPC',
+      inFlight: HALF_IN_FLIGHT,
+      targets: [
+        await target(`service: newest 25 of ${n}, every second one deleted (${h.deleted.toLocaleString('en')})`, 'service', h.deletedThread),
+        await target(`service: newest 25 of ${n}, none deleted`, 'noneDeleted', h.fullThread),
+      ],
+    });
+  }
+  return cases;
+}
+
+function lifecycleReport(lc: Lifecycle): string {
+  const parts: string[] = [];
+  const u = lc.threads.UpdateMessage;
+  const d = lc.threads.DeleteMessage;
+  if (u || d) {
+    parts.push(
+      'Edits and deletes: driven by bench/vary-load.js (raw node:http2, a different message per call; h2load sends one body for all), ' +
+        `${H2_CLIENTS} connections × 16 streams at 64 in flight. Service and storage floor each on a thread of their own, filled in the store's layout (lib/fill.ts)` +
+        (u ? `; UpdateMessage: round-robin over the ${u.messages.toLocaleString('en')} messages of its thread, a new 100-byte text each call` : '') +
+        (d ? `; DeleteMessage: each call a message not yet deleted, from threads of ${d.messages.toLocaleString('en')}` : '') +
+        ". After each run of the service the thread's feed position (update) or count (delete) moved by exactly the calls sent; the floor's deleted zset too.",
+    );
+  }
+  if (lc.half) {
+    parts.push(
+      `Half deleted: two threads of ${lc.half.messages.toLocaleString('en')} (lib/fill.ts); in one every even seq (${lc.half.deleted.toLocaleString('en')}) deleted in the store's layout ` +
+        "(lib/fill.ts deleteEvenSeqs: `:seq` → `:del`, \"d\" in the record, count `n` lowered; no feed events). ListMessages limit 25, newest first, default (visible only), interleaved; the target reads server CPU per call (service + redis).",
+    );
+  }
+  return parts.join('\n\n');
 }
 
 // ---------------------------------------------------------------- memory and delete
@@ -776,6 +984,31 @@ function verdicts(cases: CaseResult[], mem?: MemoryResult, del?: DeleteResult): 
       met: r <= 1.5,
     });
   }
+  for (const method of LIFECYCLE_METHODS) {
+    const c = find(`gRPC ${method}`, 64);
+    if (!c) continue;
+    const r = ratio(c, 'storage');
+    // The load process (vary-load.js) costs the machine more per call than h2load, which narrows throughput
+    // ratios: the server CPU per call, which it does not touch, is shown beside (floor's ÷ service's).
+    const svc = c.targets.find((t) => t.role === 'service')!;
+    const floor = c.targets.find((t) => t.role === 'storage')!;
+    out.push({
+      target: `gRPC ${method}, 64 in flight ≥ 0.75 × storage floor`,
+      value: `${fmtRatio(r)} (server CPU per call: floor ${floor.cpuUs.toFixed(0)} µs ÷ service ${svc.cpuUs.toFixed(0)} µs = ${fmtRatio(floor.cpuUs / svc.cpuUs)})`,
+      met: r >= 0.75,
+    });
+  }
+  const hd = find(HALF_CASE, HALF_IN_FLIGHT);
+  if (hd) {
+    const half = hd.targets.find((t) => t.role === 'service')!;
+    const none = hd.targets.find((t) => t.role === 'noneDeleted')!;
+    const r = half.cpuUs / none.cpuUs;
+    out.push({
+      target: `gRPC ListMessages 25 of ${HALF_MESSAGES.toLocaleString('en')} with every second deleted, ${HALF_IN_FLIGHT} in flight: server CPU per call ≤ 1.5 × with none deleted`,
+      value: `${half.cpuUs.toFixed(0)} µs / ${none.cpuUs.toFixed(0)} µs = ${fmtRatio(r)}`,
+      met: r <= 1.5,
+    });
+  }
   if (mem) out.push({ target: 'Redis memory per message ≤ 1.6 × raw JSON', value: `${mem.bytesPerMessage.toFixed(0)} B / ${mem.rawJsonBytes} B = ${mem.ratio.toFixed(2)}`, met: mem.ratio <= 1.6 });
   if (del) out.push({ target: 'DeleteThread of 1,000,000 messages ≤ 2 × of 10', value: `${fmtMs(median(del.bigMs))} ms / ${fmtMs(median(del.smallMs))} ms = ${del.ratio.toFixed(2)}`, met: del.ratio <= 2 });
   return out;
@@ -798,7 +1031,7 @@ function table(cases: CaseResult[]): string {
   return lines.join('\n');
 }
 
-function report(m: Machine, cases: CaseResult[], mem: MemoryResult | undefined, del: DeleteResult | undefined, elapsedS: number): string {
+function report(m: Machine, cases: CaseResult[], mem: MemoryResult | undefined, del: DeleteResult | undefined, elapsedS: number, lifecycle?: string): string {
   const parts: string[] = [];
   parts.push(
     `Run ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC: ${m.nproc} CPUs (${m.cpu}), Node ${m.node}, Redis ${m.redis}, h2load ${m.h2load}, wrk ${m.wrk}, Linux ${m.kernel}. ` +
@@ -815,6 +1048,9 @@ function report(m: Machine, cases: CaseResult[], mem: MemoryResult | undefined, 
     '',
     'Server CPU µs/req: CPU time of the processes that answer (service + redis; remote gateway + service + redis; the floor and, for the floors that store, redis; the hop floor + the storage floor + redis) per request, from /proc.',
   );
+  if (lifecycle) parts.push('', lifecycle);
+  const loadCpu = cases.flatMap((c) => c.targets.filter((t) => t.loadCpuUs !== undefined).map((t) => `${c.name} ${c.inFlight}, ${t.role}: ${t.loadCpuUs!.toFixed(0)}`));
+  if (loadCpu.length) parts.push('', `Load process (vary-load.js) CPU µs per call: ${loadCpu.join('; ')}.`);
   const dc = cases.find((c) => c.name === CURSOR_CASE && c.deep);
   if (dc?.deep) {
     const d = dc.deep;
@@ -861,6 +1097,8 @@ const FEED_CASE = 'live feed';
 const CASE_NAMES = [
   ...METHODS.flatMap((m) => ['gRPC', 'in-process JSON', 'remote gateway'].flatMap((via) => [1, 64].map((n) => `${via} ${m} ${n}`))),
   `${CURSOR_CASE} ${CURSOR_IN_FLIGHT}`,
+  ...LIFECYCLE_METHODS.flatMap((m) => [1, 64].map((n) => `gRPC ${m} ${n}`)),
+  `${HALF_CASE} ${HALF_IN_FLIGHT}`,
 ];
 const FEED_WANTED = !ONLY || ONLY.test(FEED_CASE);
 /** BENCH_ONLY naming the live feed and no other case (e.g. BENCH_ONLY=feed): only feed.ts runs, no memory or DeleteThread measurement either. */
@@ -930,6 +1168,7 @@ async function loadCases(): Promise<void> {
 
     const cases = await buildCases(env, fixture);
     const results: CaseResult[] = [];
+    let lifecycleNotes: string | undefined;
     const runLogged = async (c: Case) => {
       log(`${c.name}, ${c.inFlight} in flight`);
       const r = await runCase(env, c);
@@ -943,6 +1182,17 @@ async function loadCases(): Promise<void> {
       );
     };
     for (const c of cases) await runLogged(c);
+
+    // Edits and deletes (issue 15): their threads are filled here and deleted after their cases.
+    if (lifecycleWanted() || wanted(HALF_CASE, HALF_IN_FLIGHT)) {
+      log('edit and delete cases: filling their threads');
+      const lc = await prepareLifecycle(env, rpc);
+      for (const c of await lifecycleCases(env, lc)) await runLogged(c);
+      lifecycleNotes = lifecycleReport(lc);
+      for (const t of Object.values(lc.threads)) for (const id of [t.service, t.floor]) await rpc.call(threadDef.deleteThread, { id });
+      if (lc.half) for (const id of [lc.half.deletedThread, lc.half.fullThread]) await rpc.call(threadDef.deleteThread, { id });
+      await waitLazyFree(env.redis);
+    }
 
     // Last of the load cases, so that its big thread is in Redis during no other case; deleted after it.
     if (wanted(CURSOR_CASE, CURSOR_IN_FLIGHT)) {
@@ -962,7 +1212,7 @@ async function loadCases(): Promise<void> {
     }
     rpc.close();
 
-    const text = report(m, results, mem, del, (Date.now() - started) / 1000);
+    const text = report(m, results, mem, del, (Date.now() - started) / 1000, lifecycleNotes);
     process.stdout.write('\n' + text);
     mkdirSync(OUT, { recursive: true });
     writeFileSync(join(OUT, 'last-run.md'), text);

@@ -79,3 +79,56 @@ export async function fillThread(redis: Redis, ns: string, threadId: string, cou
   }
   return written;
 }
+
+// KEYS: meta, order (visible), deleted order, records. ARGV: first seq, last seq, deleted_at (19 digits).
+// Moves every message of an even seq in [first, last] from the visible zset to the deleted one, adds "d"
+// to its record (at the end: "s" stays first) and lowers the count `n`. Returns how many it moved.
+const DELETE_EVEN = `
+local t = ARGV[3]
+local page = redis.call('ZRANGEBYSCORE', KEYS[2], ARGV[1], ARGV[2], 'WITHSCORES')
+local ids, z = {}, {}
+for i = 1, #page, 2 do
+  if tonumber(page[i + 1]) % 2 == 0 then
+    ids[#ids + 1] = page[i]
+    z[#z + 1] = page[i + 1]
+    z[#z + 1] = page[i]
+  end
+end
+local moved = 0
+for c = 1, #ids, 1000 do
+  local chunk, zc, h = {}, {}, {}
+  for j = c, math.min(c + 999, #ids) do
+    chunk[#chunk + 1] = ids[j]
+    zc[#zc + 1] = z[2 * j - 1]
+    zc[#zc + 1] = z[2 * j]
+  end
+  local recs = redis.call('HMGET', KEYS[4], unpack(chunk))
+  for j = 1, #chunk do
+    h[#h + 1] = chunk[j]
+    h[#h + 1] = string.sub(recs[j], 1, -2) .. ',"d":"' .. t .. '"}'
+  end
+  redis.call('ZREM', KEYS[2], unpack(chunk))
+  redis.call('ZADD', KEYS[3], unpack(zc))
+  redis.call('HSET', KEYS[4], unpack(h))
+  moved = moved + #chunk
+end
+redis.call('HINCRBY', KEYS[1], 'n', -moved)
+return moved
+`;
+
+/**
+ * Deletes every message of an even seq of a thread, in the store's layout (src/store/keys.ts, as
+ * lua/changeMessage-5.lua leaves a deleted message): the id moves from `:seq` to `:del` with its seq,
+ * its record gets "d" (deleted_at: now), the meta count `n` drops. No feed events are written (the
+ * fill writes none either). 20,000 seqs per script call. Returns the number deleted.
+ */
+export async function deleteEvenSeqs(redis: Redis, ns: string, threadId: string): Promise<number> {
+  const k = threadKeys(ns, threadId);
+  const last = Number(await redis.hget(k.meta, 's'));
+  const deletedAt = `${BigInt(Date.now()) * 1_000_000n}`;
+  let moved = 0;
+  for (let first = 1; first <= last; first += 20_000) {
+    moved += Number(await redis.eval(DELETE_EVEN, 4, k.meta, k.order, `${k.order.slice(0, -':seq'.length)}:del`, k.bodies, first, Math.min(last, first + 19_999), deletedAt));
+  }
+  return moved;
+}

@@ -10,6 +10,9 @@
  *     ListMessages    ZRANGE + HMGET of the real thread's keys (the same reads as the service)
  *     RecentMessages  the same for every listed thread, all in one script
  *     CreateChat      one hash per user set (sha256 of the sorted ids): read it or create it
+ *     UpdateMessage   HGET the record (+ ZSCORE), new text and edited time, HSET, XADD
+ *     DeleteMessage   ZSCORE, HGET, ZREM + ZADD (visible → deleted zset), HSET, XADD
+ *                     (both on the thread the request names: a thread filled for the floor)
  *
  * Env: PORT, BENCH_MODE, REDIS_URL (storage), BENCH_NS (the namespace in the real keys).
  */
@@ -19,6 +22,10 @@ import {
   ThreadsService,
   type CreateMessageRequest,
   type CreateMessageResponse,
+  type DeleteMessageRequest,
+  type DeleteMessageResponse,
+  type UpdateMessageRequest,
+  type UpdateMessageResponse,
   type ListMessagesRequest,
   type ListMessagesResponse,
   type RecentMessagesRequest,
@@ -47,7 +54,11 @@ function fixedHandlers(): { threads: UntypedServiceImplementation; chats: Untype
   const listMessages: Handler<ListMessagesRequest, ListMessagesResponse> = (_c, cb) => cb(null, list);
   const recentMessages: Handler<RecentMessagesRequest, RecentMessagesResponse> = (_c, cb) => cb(null, recent);
   const createChat: Handler<CreateChatRequest, CreateChatResponse> = (_c, cb) => cb(null, chat);
-  return { threads: { createMessage, listMessages, recentMessages }, chats: { createChat } };
+  const updated: UpdateMessageResponse = { message: { ...fakeMessage(FAKE_THREAD_ID, 100001), editedAt: '2026-11-23T16:40:02.123456789Z' } };
+  const deleted: DeleteMessageResponse = { message: { ...fakeMessage(FAKE_THREAD_ID, 100001), text: '', deletedAt: '2026-11-23T16:40:02.123456789Z' } };
+  const updateMessage: Handler<UpdateMessageRequest, UpdateMessageResponse> = (_c, cb) => cb(null, updated);
+  const deleteMessage: Handler<DeleteMessageRequest, DeleteMessageResponse> = (_c, cb) => cb(null, deleted);
+  return { threads: { createMessage, listMessages, recentMessages, updateMessage, deleteMessage }, chats: { createChat } };
 }
 
 function storageHandlers(store: FloorStore): { threads: UntypedServiceImplementation; chats: UntypedServiceImplementation } {
@@ -68,7 +79,16 @@ function storageHandlers(store: FloorStore): { threads: UntypedServiceImplementa
   const createChat: Handler<CreateChatRequest, CreateChatResponse> = (call, cb) => {
     store.createChat(call.request.userIds).then((chat) => cb(null, { chat }), fail(cb));
   };
-  return { threads: { createMessage, listMessages, recentMessages }, chats: { createChat } };
+  const notFound = (cb: sendUnaryData<never>) => cb({ code: 5, details: 'no such message', name: 'Error', message: 'no such message', metadata: undefined as never });
+  const updateMessage: Handler<UpdateMessageRequest, UpdateMessageResponse> = (call, cb) => {
+    const req = call.request;
+    store.updateMessage(req.threadId, req.id, req.text).then((message) => (message ? cb(null, { message }) : notFound(cb as never)), fail(cb));
+  };
+  const deleteMessage: Handler<DeleteMessageRequest, DeleteMessageResponse> = (call, cb) => {
+    const req = call.request;
+    store.deleteMessage(req.threadId, req.id).then((message) => (message ? cb(null, { message }) : notFound(cb as never)), fail(cb));
+  };
+  return { threads: { createMessage, listMessages, recentMessages, updateMessage, deleteMessage }, chats: { createChat } };
 }
 
 async function main(): Promise<void> {
