@@ -23,7 +23,7 @@ const ADDED_METHODS = new Set([
   'chats.Chats.DeleteChat',
   'chats.Chats.ListChats',
   'chats.Chats.ReadChat',
-  ...['threads.Threads', 'chats.Chats', 'streams.Streams'].flatMap((s) => ['Subscribe', 'MarkRead', ...LIFECYCLE].map((m) => `${s}.${m}`)),
+  ...['threads.Threads', 'chats.Chats', 'streams.Streams'].flatMap((s) => ['Subscribe', 'MarkRead', 'GetUnread', ...LIFECYCLE].map((m) => `${s}.${m}`)),
 ]);
 const ADDED_FIELDS = new Set([
   'threads.Message.seq', 'chats.Message.seq', 'streams.Message.seq',
@@ -32,9 +32,9 @@ const ADDED_FIELDS = new Set([
   'streams.ListMessagesRequest.order', 'streams.CreateMessageRequest.id',
 ]);
 const ADDED_FIELD_NAMES = new Set(['after', 'before', 'next_cursor', 'prev_cursor', 'has_more', 'feed_cursor', 'metadata', 'edited_at', 'deleted_at', 'include_deleted',
-  'last_message_at', 'message_count', 'updated_at', 'unread_count', 'last_message', 'user_id', 'message_id']);
+  'last_message_at', 'message_count', 'updated_at', 'unread_count', 'last_message', 'user_id', 'message_id', 'order_by']);
 const isAddedMessage = (typeName) =>
-  typeName.startsWith('chats.DeleteChat') || /\.(SubscribeRequest|Event|(Update|Delete|Restore|Purge|Read)Message(Request|Response)|MarkRead(Request|Response)|ListChats(Request|Response)|ReadChat(Request|Response))$/.test(typeName);
+  typeName.startsWith('chats.DeleteChat') || /\.(SubscribeRequest|Event|(Update|Delete|Restore|Purge|Read)Message(Request|Response)|MarkRead(Request|Response)|GetUnread(Request|Response)|UnreadCount|ListChats(Request|Response)|ReadChat(Request|Response))$/.test(typeName);
 const added = (f) => ADDED_FIELDS.has(`${f.parent.typeName}.${f.name}`) || ADDED_FIELD_NAMES.has(f.name) || isAddedMessage(f.parent.typeName);
 
 // The size and range rules of src/core (README, "Limits"), by request field name, with today's defaults.
@@ -50,6 +50,7 @@ function limitOf(f) {
   if (n.startsWith('limit_per_')) return `0 or unset: ${DEFAULT_PAGE_SIZE}; at most ${L.MAX_RECENT_PER_CONTAINER} (\`MAX_RECENT_PER_CONTAINER\`)`;
   if (n === 'order') return '`"asc"`; `""` or `"desc"`: newest first; else `INVALID_ARGUMENT`';
   if (n === 'metadata') return `at most ${L.MAX_METADATA_KEYS} keys (\`MAX_METADATA_KEYS\`) of at most ${L.MAX_METADATA_KEY_BYTES} bytes (\`MAX_METADATA_KEY_BYTES\`), ${L.MAX_METADATA_BYTES} bytes in all (\`MAX_METADATA_BYTES\`), as the map would be after a merge`;
+  if (n === 'order_by') return '`""`/`"created_at"` or `"last_message_at"`; else `INVALID_ARGUMENT`';
   if (n === 'include_deleted') return '`""`/`"false"`, `"true"` or `"only"`; else `INVALID_ARGUMENT`';
   if (n === 'after' && f.parent.name === 'SubscribeRequest') return 'feed cursors, at most one per container (`INVALID_CURSOR` when not a feed cursor of one of them)';
   if (n === 'after' || n === 'before') return 'a cursor of this list; at most one of the two (`INVALID_CURSOR` when not this list\'s)';

@@ -75,6 +75,11 @@ export class Containers {
     return c;
   }
 
+  /** A user's containers with unread messages (their chats, or a group's containers they read in). */
+  unread(ns: string, kind: Kind, userId: string, groupId: string): Promise<Container[]> {
+    return this.store.unread(ns, kind, userId, groupId, this.limits.GET_UNREAD_MAX_CONTAINERS);
+  }
+
   /** A user's chats, most recent activity first. */
   listChats(ns: string, userId: string, page: ContainerPage): Promise<Page<Container>> {
     return this.slotted(ns, this.mostBytes(page.limit, 'messages'), () => this.store.listInbox(ns, userId, page));

@@ -32,6 +32,8 @@ export interface Limits {
   MAX_METADATA_KEY_BYTES: number;
   /** Keys and values together, UTF-8 bytes. */
   MAX_METADATA_BYTES: number;
+  /** Containers GetUnread counts (a user's most recent chats, or most recent in the group). */
+  GET_UNREAD_MAX_CONTAINERS: number;
   /** Events kept per container feed: a Subscribe cursor further behind gets `resync_required`. */
   FEED_RETENTION_EVENTS: number;
   /** Live events waiting for one subscriber before it is ended with SLOW_CONSUMER. */
@@ -58,6 +60,7 @@ export const defaultLimits: Readonly<Limits> = Object.freeze({
   MAX_METADATA_KEYS: 64,
   MAX_METADATA_KEY_BYTES: 128,
   MAX_METADATA_BYTES: 16384,
+  GET_UNREAD_MAX_CONTAINERS: 1000,
   FEED_RETENTION_EVENTS: 10_000,
   FEED_MAX_BUFFERED_EVENTS: 1000,
   FEED_MAX_USER_CHATS: 500,

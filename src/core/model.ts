@@ -110,6 +110,10 @@ export interface ContainerPage {
   limit: number;
   offset: number;
   order: 'asc' | 'desc';
+  /** Threads and conversations: creation order (default) or last activity. */
+  orderBy?: 'created_at' | 'last_message_at';
+  /** With it, each container carries this user's unread count. */
+  userId?: string;
   cursor?: KeysetCursor;
 }
 
@@ -131,6 +135,8 @@ export interface ContainerStore {
   summary(ns: string, kind: Kind, id: string, opts: { userId?: string; lastMessage?: boolean }): Promise<Container | null>;
   /** Moves `userId`'s read pointer forward to the message (or the latest); the container with the unread count. */
   markRead(ns: string, kind: Kind, id: string, userId: string, messageId: string): Promise<Container>;
+  /** Containers with unread messages for a user: over their chats, or a group's containers they have a read pointer in (at most `max`, the most recent). */
+  unread(ns: string, kind: Kind, userId: string, groupId: string, max: number): Promise<Container[]>;
   /** A user's chats, most recent activity first (positions: activity, Unix µs), each with the user's unread count and its last message. */
   listInbox(ns: string, userId: string, page: ContainerPage): Promise<Page<Container>>;
   /** Removes the container and all its messages in O(1) on the request path. Absent ids succeed. */

@@ -125,3 +125,10 @@ export function parseInclusion(raw: string | undefined): 'visible' | 'deleted' |
       throw new AppError('INVALID_ARGUMENT', 'include_deleted must be "", "false", "true" or "only"', { field: 'include_deleted' });
   }
 }
+
+/** order_by of ListThreads / ListConversations: "" or "created_at" (creation), "last_message_at" (activity). */
+export function parseOrderBy(raw: string | undefined): 'created_at' | 'last_message_at' {
+  if (raw === undefined || raw === '' || raw === 'created_at') return 'created_at';
+  if (raw === 'last_message_at') return 'last_message_at';
+  throw new AppError('INVALID_ARGUMENT', 'order_by must be "", "created_at" or "last_message_at"', { field: 'order_by' });
+}

@@ -8,7 +8,7 @@ import type { Containers } from '../core/containers';
 import { AppError } from '../core/errors';
 import { DEFAULT_PAGE_SIZE, type Limits } from '../core/limits';
 import { timestampToNanos } from '../core/time';
-import { checkIdList, checkMetadata, checkStrings, intInRange, parseInclusion, parsePage } from '../core/validate';
+import { checkIdList, checkMetadata, checkStrings, intInRange, parseInclusion, parseOrderBy, parsePage } from '../core/validate';
 import type { MessageChange, Metadata } from '../core/model';
 import { containerReply, messageReply, type Api } from './apis';
 import { unary, type Reply, type UnaryOperation } from './operation';
@@ -55,8 +55,13 @@ function pageFields<T>(page: Page<T>, list: ListId, cursors: Cursors): Reply {
 }
 
 const messagesList = (api: Api, ns: string, containerId: string): ListId => ({ ns, kind: api.kind, type: 'messages', scope: containerId });
-/** A group's containers in creation order (a later order key makes another list). */
-const groupList = (api: Api, ns: string, groupId: string): ListId => ({ ns, kind: api.kind, type: 'containers', scope: `created_at\u0000${groupId}` });
+/** A group's containers in creation or activity order (each order key is its own list). */
+const groupList = (api: Api, ns: string, groupId: string, orderBy = 'created_at'): ListId => ({
+  ns,
+  kind: api.kind,
+  type: 'containers',
+  scope: `${orderBy}\u0000${groupId}`,
+});
 
 export const createContainer: OperationBuilder = (api, core) => {
   const L = core.limits;
@@ -109,10 +114,14 @@ export const deleteContainer: OperationBuilder = (api, core) => {
 /** A group's containers, by offset or by cursor. */
 export const listContainers: OperationBuilder = (api, core, cursors) => {
   const L = core.limits;
-  return unary(async (req: KeysetFields & { groupId: string; limit?: bigint | number; offset?: bigint | number; order?: string }, { ns }) => {
-    checkStrings([{ field: 'group_id', value: req.groupId, required: 'MISSING_GROUP_ID', maxBytes: L.MAX_ID_BYTES }]);
-    const list = groupList(api, ns, req.groupId);
-    const page = { ...parsePage(req, L), cursor: keysetOf(req, list, cursors) };
+  return unary(async (req: KeysetFields & { groupId: string; limit?: bigint | number; offset?: bigint | number; order?: string; orderBy?: string; userId?: string }, { ns }) => {
+    checkStrings([
+      { field: 'group_id', value: req.groupId, required: 'MISSING_GROUP_ID', maxBytes: L.MAX_ID_BYTES },
+      { field: 'user_id', value: req.userId ?? '', maxBytes: L.MAX_ID_BYTES },
+    ]);
+    const orderBy = parseOrderBy(req.orderBy);
+    const list = groupList(api, ns, req.groupId, orderBy);
+    const page = { ...parsePage(req, L), orderBy, userId: req.userId || undefined, cursor: keysetOf(req, list, cursors) };
     const found = await core.list(ns, api.kind, req.groupId, page);
     return { [api.many]: found.items.map((c) => containerReply(api, c)), ...pageFields(found, list, cursors) };
   });
@@ -293,5 +302,19 @@ export const readChat: OperationBuilder = (api, core) => {
       { field: 'user_id', value: req.userId, maxBytes: L.MAX_ID_BYTES },
     ]);
     return { [api.one]: containerReply(api, await core.readChat(ns, req.id, req.userId)) };
+  });
+};
+
+/** GetUnread: a user's unread total and per-container counts (their chats, or a group's containers they read in). */
+export const getUnread: OperationBuilder = (api, core) => {
+  const L = core.limits;
+  return unary(async (req: { userId: string; groupId?: string }, { ns }) => {
+    checkStrings([
+      { field: 'user_id', value: req.userId, required: 'MISSING_USER_ID', maxBytes: L.MAX_ID_BYTES },
+      ...(api.kind === 'chat' ? [] : [{ field: 'group_id', value: req.groupId ?? '', required: 'MISSING_GROUP_ID' as const, maxBytes: L.MAX_ID_BYTES }]),
+    ]);
+    const found = await core.unread(ns, api.kind, req.userId, req.groupId ?? '');
+    const counts = found.map((c) => ({ id: c.id, unreadCount: BigInt(c.unreadCount ?? 0) }));
+    return { total: counts.reduce((sum, c) => sum + c.unreadCount, 0n), counts };
   });
 };

@@ -13,6 +13,9 @@
  *   pl1:{<ns>:u:<user>}:chats  zset   chat id -> last activity (Unix µs): a user's inbox; also the
  *                                     channel that announces a new chat (lua/inboxTouch-1.lua)
  *   pl1:{<ns>:<k>g:<group>}:idx  zset container id -> creation order, per group
+ *   pl1:{<ns>:<k>g:<group>}:act  zset container id -> last activity (Unix µs), per group
+ *   pl1:{<ns>:u:<user>}:rp:<k>:<group>  zset  container id -> when the user's read pointer began (µs):
+ *                                     the group's containers the user takes part in (GetUnread)
  *   pl1:{<ns>:cu:<sha256>}     string  chat id of one set of users
  *   pl1:{<ns>:rl}              hash   the namespace's rate-limit bucket
  *   pl1:{~secret}:cursor       string the cursor secret (~ is escaped in every namespace, so no namespace's key is this)
@@ -75,13 +78,19 @@ export function userChatsKey(ns: string, userId: string): string {
   return `${PREFIX}:{${escapeId(ns)}:u:${escapeId(userId)}}:chats`;
 }
 
+/** The containers of a group that a user has a read pointer in (GetUnread by group). */
+export function userReadIndexKey(ns: string, userId: string, kind: Kind, groupId: string): string {
+  return `${PREFIX}:{${escapeId(ns)}:u:${escapeId(userId)}}:rp:${KIND_CODE[kind]}:${escapeId(groupId)}`;
+}
+
 export interface GroupKeys {
   index: string;
+  activity: string;
 }
 
 export function groupKeys(ns: string, kind: Kind, groupId: string): GroupKeys {
   const base = `${PREFIX}:{${escapeId(ns)}:${KIND_CODE[kind]}g:${escapeId(groupId)}}`;
-  return { index: `${base}:idx` };
+  return { index: `${base}:idx`, activity: `${base}:act` };
 }
 
 /**

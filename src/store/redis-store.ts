@@ -27,7 +27,7 @@ import type {
   RateScope,
 } from '../core/model';
 import { randomBytes } from 'node:crypto';
-import { chatSetKey, containerKeys, groupKeys, namespaceRateKey, SECRET_KEY, userChatsKey } from './keys';
+import { chatSetKey, containerKeys, groupKeys, namespaceRateKey, SECRET_KEY, userChatsKey, userReadIndexKey } from './keys';
 import { storeOpLatency } from '../metrics/service';
 import { isTimeout, isUnreachable } from './redis-errors';
 import { decodeContainer, decodeMessage, encodeMetadata, encodeNewMessage, META, outcome } from './record';
@@ -105,9 +105,11 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
     return this.guard('createContainer', async () => {
       const k = containerKeys(ns, kind, c.id);
       const [record] = outcome(kind, await this.redis.createContainer(k.meta, c.id, c.groupId, c.topic, '', encodeMetadata(c.metadata)));
+      const created = decodeContainer(kind, record)!;
       // Indexed after the record exists: an index entry without a record can then only be stale.
-      await this.redis.groupAdd(groupKeys(ns, kind, c.groupId).index, c.id);
-      return decodeContainer(kind, record)!;
+      const g = groupKeys(ns, kind, c.groupId);
+      await Promise.all([this.redis.groupAdd(g.index, c.id), this.redis.zadd(g.activity, 'GT', micros(created.createdAt), c.id)]);
+      return created;
     });
   }
 
@@ -159,13 +161,19 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
       // Threads and conversations: the group-index entry after the record (a stale entry is
       // dropped by the next list that meets it). Chats: each user's index entry (a stale one is
       // skipped by the subscription that meets it).
-      if (group !== undefined && kind !== 'chat') await this.redis.zrem(groupKeys(ns, kind, group).index, id);
+      if (group !== undefined && kind !== 'chat') {
+        const g = groupKeys(ns, kind, group);
+        await Promise.all([this.redis.zrem(g.index, id), this.redis.zrem(g.activity, id)]);
+      }
       if (kind === 'chat' && users) await Promise.all((JSON.parse(users) as string[]).map((u) => this.redis.zrem(userChatsKey(ns, u), id)));
     });
   }
 
   listGroup(ns: string, kind: Kind, groupId: string, page: ContainerPage): Promise<Page<Container>> {
-    return this.guard('listGroup', () => this.indexPage(kind, groupKeys(ns, kind, groupId).index, page, (id) => this.getContainer(ns, kind, id)));
+    const g = groupKeys(ns, kind, groupId);
+    const index = page.orderBy === 'last_message_at' ? g.activity : g.index;
+    const read = page.userId ? (id: string) => this.summary(ns, kind, id, { userId: page.userId }) : (id: string) => this.getContainer(ns, kind, id);
+    return this.guard('listGroup', () => this.indexPage(kind, index, page, read));
   }
 
   /**
@@ -206,12 +214,20 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
         m.authorId,
         m.membersOnly ? '1' : '0',
       );
-      const [, seq, record, users] = outcome(kind, reply);
+      const [created, seq, record, users, group, newPointer] = outcome(kind, reply);
       const message = decodeMessage(containerId, m.id, seq, record);
-      // A chat's activity in each member's inbox, in their own slots: an idempotent follow-up
-      // (ZADD GT) done before the call returns; a repeat of the call (or the next message) repairs
-      // one a crash interrupted (README, "How the data is kept").
-      if (users) await this.touchInboxes(ns, JSON.parse(users) as string[], containerId, message.sentAt);
+      // Follow-ups in other slots, each idempotent, done before the call returns; a repeat of the
+      // call (or the next message) repairs one a crash interrupted (README, "Inboxes and read
+      // state"): the chat's activity in each member's inbox, the container's in its group's
+      // activity order, and the author's index of containers they have a read pointer in.
+      const followUps: Promise<unknown>[] = [];
+      if (users) followUps.push(this.touchInboxes(ns, JSON.parse(users) as string[], containerId, message.sentAt));
+      if (kind !== 'chat') {
+        followUps.push(this.redis.zadd(groupKeys(ns, kind, group).activity, 'GT', micros(message.sentAt), containerId));
+        // A new pointer is noted; a repeated client id (the retry of a call a crash may have cut) notes it again.
+        if (newPointer === 1 || created === 0) followUps.push(this.noteReader(ns, kind, m.authorId, group, containerId));
+      }
+      await Promise.all(followUps);
       return message;
     });
   }
@@ -269,8 +285,7 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
 
   /** A chat's activity (a sent_at or created_at, ns) in each user's inbox. */
   private async touchInboxes(ns: string, userIds: readonly string[], chatId: string, at: Nanos): Promise<void> {
-    const micros = at.slice(0, -3);
-    await Promise.all(userIds.map((u) => this.redis.inboxTouch(userChatsKey(ns, u), chatId, micros)));
+    await Promise.all(userIds.map((u) => this.redis.inboxTouch(userChatsKey(ns, u), chatId, micros(at))));
   }
 
   summary(ns: string, kind: Kind, id: string, opts: { userId?: string; lastMessage?: boolean }): Promise<Container | null> {
@@ -290,7 +305,26 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
     return this.guard('markRead', async () => {
       const k = containerKeys(ns, kind, id);
       const [meta, unread] = outcome(kind, await this.redis.markRead(k.meta, k.order, k.deleted, k.reads, userId, messageId));
-      return { ...decodeContainer(kind, meta)!, unreadCount: unread };
+      const c = { ...decodeContainer(kind, meta)!, unreadCount: unread };
+      if (kind !== 'chat') await this.noteReader(ns, kind, userId, c.groupId, id);
+      return c;
+    });
+  }
+
+  /** A container the user has a read pointer in, in their index for the group (ZADD NX: idempotent). */
+  private noteReader(ns: string, kind: Kind, userId: string, groupId: string, id: string): Promise<unknown> {
+    return this.redis.zadd(userReadIndexKey(ns, userId, kind, groupId), 'NX', Date.now() * 1000, id);
+  }
+
+  unread(ns: string, kind: Kind, userId: string, groupId: string, max: number): Promise<Container[]> {
+    return this.guard('unread', async () => {
+      const index = kind === 'chat' ? userChatsKey(ns, userId) : userReadIndexKey(ns, userId, kind, groupId);
+      const ids = await this.redis.zrevrange(index, 0, max - 1);
+      const found = await Promise.all(ids.map((id) => this.summary(ns, kind, id, { userId })));
+      const stale = ids.filter((_, i) => found[i] === null);
+      // Entries of deleted containers (their removal is a follow-up, or none for read indexes) go now.
+      if (stale.length) await this.redis.zrem(index, ...stale);
+      return found.filter((c): c is Container => c !== null && (c.unreadCount ?? 0) > 0);
     });
   }
 
@@ -409,4 +443,9 @@ function sentBeforeArg(ns: string | undefined): string {
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** A time in ns (a decimal string) as Unix µs, the score of activity orders (exact in a double). */
+function micros(at: Nanos): string {
+  return at.slice(0, -3);
 }

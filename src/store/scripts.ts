@@ -77,7 +77,7 @@ export interface ScriptCommands {
     retention: number,
     authorId: string,
     enforceMembership: '0' | '1',
-  ): Promise<[Outcome, number, number, string, string]>;
+  ): Promise<[Outcome, number, number, string, string, string, number]>;
   feedRead(
     meta: string,
     feed: string,

@@ -126,3 +126,56 @@ it('CHATS_ENFORCE_MEMBERSHIP: a sender who is not in the chat is PERMISSION_DENI
     await strict.stop();
   }
 });
+
+it('ListThreads and ListConversations order_by last_message_at: most recent activity first, asc reverses, cursors walk it', async () => {
+  const group = `act-${Date.now()}`;
+  const t = await Promise.all([0, 1, 2].map(async (i) => (await svc.threads.createThread({ groupId: group, topic: `t${i}` })).thread!.id));
+  await svc.threads.createMessage({ threadId: t[0], authorId: 'a', text: 'x' });
+  const byActivity = (await svc.threads.listThreads({ groupId: group, orderBy: 'last_message_at' })).threads.map((x) => x.id);
+  expect(byActivity).toEqual([t[0], t[2], t[1]]);
+  expect((await svc.threads.listThreads({ groupId: group, orderBy: 'last_message_at', order: 'asc' })).threads.map((x) => x.id)).toEqual([t[1], t[2], t[0]]);
+  expect((await svc.threads.listThreads({ groupId: group })).threads.map((x) => x.id)).toEqual([t[2], t[1], t[0]]);
+  const first = await svc.threads.listThreads({ groupId: group, orderBy: 'last_message_at', limit: '2' });
+  const rest = await svc.threads.listThreads({ groupId: group, orderBy: 'last_message_at', limit: '2', after: first.nextCursor });
+  expect([...first.threads, ...rest.threads].map((x) => x.id)).toEqual(byActivity);
+  // A cursor of one order is not one of the other.
+  expect(await failure(svc.threads.listThreads({ groupId: group, after: first.nextCursor }))).toMatchObject({ reason: 'INVALID_CURSOR' });
+  expect(await failure(svc.threads.listThreads({ groupId: group, orderBy: 'newest' }))).toMatchObject({ code: status.INVALID_ARGUMENT });
+  // With user_id, each thread carries that user's unread count.
+  expect((await svc.threads.listThreads({ groupId: group, orderBy: 'last_message_at', userId: 'reader' })).threads.map((x) => x.unreadCount)).toEqual(['1', '0', '0']);
+
+  const c = await Promise.all([0, 1].map(async () => (await svc.streams.createConversation({ groupId: group, topic: 'c' })).conversation!.id));
+  await svc.streams.createMessage({ conversationId: c[0], authorId: 'a', text: 'y' });
+  expect((await svc.streams.listConversations({ groupId: group, orderBy: 'last_message_at' })).conversations.map((x) => x.id)).toEqual([c[0], c[1]]);
+});
+
+it('GetUnread: totals and per-container counts over a user’s chats, and over the group containers they read in', async () => {
+  const user = `gu-${Date.now()}`;
+  const [a, b, quiet] = await Promise.all(['x', 'y', 'z'].map(async (o) => (await svc.chats.createChat({ userIds: [user, o] })).chat!.id));
+  for (let i = 0; i < 3; i++) await svc.chats.sendMessage({ chatId: a, authorId: 'x', text: `${i}` });
+  await svc.chats.sendMessage({ chatId: b, authorId: 'y', text: 'hi' });
+  const r = await svc.chats.getUnread({ userId: user });
+  expect(r.total).toBe('4');
+  expect(r.counts).toEqual([
+    { id: b, unreadCount: '1' },
+    { id: a, unreadCount: '3' },
+  ]);
+  expect(r.counts.some((x) => x.id === quiet)).toBe(false);
+
+  const group = `gug-${Date.now()}`;
+  const [read, wrote, never] = await Promise.all([0, 1, 2].map(async () => (await svc.threads.createThread({ groupId: group, topic: 't' })).thread!.id));
+  for (const t of [read, wrote, never]) for (let i = 0; i < 2; i++) await svc.threads.createMessage({ threadId: t, authorId: 'other', text: `${i}` });
+  await svc.threads.markRead({ threadId: read, userId: user, messageId: (await svc.threads.listMessages({ threadId: read, order: 'asc', limit: '1' })).messages[0].id });
+  await svc.threads.createMessage({ threadId: wrote, authorId: user, text: 'mine' });
+  await svc.threads.createMessage({ threadId: wrote, authorId: 'other', text: 'reply' });
+  const g = await svc.threads.getUnread({ userId: user, groupId: group });
+  expect(g.counts.sort((x, y) => x.id.localeCompare(y.id))).toEqual(
+    [
+      { id: read, unreadCount: '1' },
+      { id: wrote, unreadCount: '1' },
+    ].sort((x, y) => x.id.localeCompare(y.id)),
+  );
+  expect(g.total).toBe('2');
+  expect(await failure(svc.threads.getUnread({ userId: user }))).toMatchObject({ reason: 'MISSING_GROUP_ID' });
+  expect(await failure(svc.chats.getUnread({}))).toMatchObject({ reason: 'MISSING_USER_ID' });
+});

@@ -117,6 +117,9 @@ function baseBody(route: Route): Record<string, unknown> {
     bodies[`${pkg}.MarkReadRequest`] = { [field]: fixed[k], user_id: 'u1', message_id: fixed.msg[k] };
   }
   bodies['chats.ListChatsRequest'] = { user_id: 'u1' };
+  bodies['chats.GetUnreadRequest'] = { user_id: 'u1' };
+  bodies['threads.GetUnreadRequest'] = { user_id: 'u1', group_id: fixed.group };
+  bodies['streams.GetUnreadRequest'] = { user_id: 'u1', group_id: fixed.group };
   bodies['chats.ReadChatRequest'] = { id: fixed.chat, user_id: 'u1' };
   const b = bodies[t];
   if (!b) throw new Error(`no valid base request for ${t}: add one`);

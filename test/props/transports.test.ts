@@ -208,6 +208,11 @@ const SPECS: Spec[] = [
     valid: { groupId: 'rg-a', limitPerThread: 2n },
   },
   {
+    service: 'threads', rpc: 'GetUnread', fields: { userId: 'string', groupId: 'string' },
+    gen: fc.record({ userId: opt(user), groupId: opt(readGroup) }),
+    valid: { userId: 'r1', groupId: 'rg-a' },
+  },
+  {
     service: 'threads', rpc: 'CreateThread', fields: { groupId: 'string', topic: 'string' }, write: 'create',
     gen: fc.record({ groupId: opt(writeGroup), topic: opt(text(P)) }),
     valid: { groupId: 'wg-a', topic: 'new' },
@@ -307,6 +312,11 @@ const SPECS: Spec[] = [
     valid: { chatId: { pool: 'wchat', i: 1 }, userId: 'r1', messageId: { pool: 'wcmsg', i: 0 } },
   },
   {
+    service: 'chats', rpc: 'GetUnread', fields: { userId: 'string' },
+    gen: fc.record({ userId: opt(user) }),
+    valid: { userId: 'r1' },
+  },
+  {
     service: 'chats', rpc: 'ListChats', fields: { userId: 'string', limit: 'int64' },
     gen: fc.record({ userId: opt(user), limit: opt(int64(LIMITS.MAX_PAGE_SIZE)) }),
     valid: { userId: 'r1' },
@@ -386,6 +396,11 @@ const SPECS: Spec[] = [
     service: 'streams', rpc: 'MarkRead', fields: { conversationId: 'string', userId: 'string', messageId: 'string' }, write: 'same',
     gen: fc.record({ conversationId: opt(id('wconv', 'wconv', 'thread')), userId: opt(user), messageId: opt(id('wvmsg', 'wvmsg')) }),
     valid: { conversationId: { pool: 'wconv', i: 1 }, userId: 'r1', messageId: { pool: 'wvmsg', i: 0 } },
+  },
+  {
+    service: 'streams', rpc: 'GetUnread', fields: { userId: 'string', groupId: 'string' },
+    gen: fc.record({ userId: opt(user), groupId: opt(readGroup) }),
+    valid: { userId: 'r1', groupId: 'rg-a' },
   },
   {
     service: 'streams', rpc: 'DeleteConversation', fields: { id: 'string' }, write: 'same',

@@ -21,13 +21,15 @@
   ARGV[6]  "1": the author must be one of the chat's users (CHATS_ENFORCE_MEMBERSHIP)
 
   Returns  { 'NO_CONTAINER' }, { 'NOT_A_MEMBER' }, or { 'OK', created (1|0), seq,
-           record, users } with users the chat's user ids as JSON ("" for threads and
-           conversations), for the follow-up to each user's inbox.
+           record, users, group, new pointer (1|0) } with users the chat's user ids as
+           JSON ("" for threads and conversations) and group its group id ("" for chats),
+           for the follow-ups in other slots (each user's inbox, the group's activity
+           order, the author's index of containers with a read pointer).
 ]]
 --- @include "includes/nextSentAt"
 --- @include "includes/feed"
 
-local rec = redis.call('HMGET', KEYS[1], 's', 'n', 'l', 'e', 'u')
+local rec = redis.call('HMGET', KEYS[1], 's', 'n', 'l', 'e', 'u', 'g')
 if not rec[1] then
   return { 'NO_CONTAINER' }
 end
@@ -42,7 +44,7 @@ end
 if ARGV[3] == '1' then
   local seen = redis.call('ZSCORE', KEYS[2], ARGV[1]) or redis.call('ZSCORE', KEYS[3], ARGV[1])
   if seen then
-    return { 'OK', 0, tonumber(seen), redis.call('HGET', KEYS[4], ARGV[1]), users }
+    return { 'OK', 0, tonumber(seen), redis.call('HGET', KEYS[4], ARGV[1]), users, rec[6] or '', 0 }
   end
 end
 local seq = tonumber(rec[1]) + 1
@@ -50,8 +52,8 @@ local sentAt = nextSentAt(rec[3])
 -- sent_at goes first: '{"s":"<19 digits>",' then the rest of the caller's object.
 local record = '{"s":"' .. sentAt .. '",' .. string.sub(ARGV[2], 2)
 redis.call('HSET', KEYS[1], 's', seq, 'n', (tonumber(rec[2]) or 0) + 1, 'l', sentAt, 'ua', sentAt)
-redis.call('HSET', KEYS[6], ARGV[5], seq)
+local newPointer = redis.call('HSET', KEYS[6], ARGV[5], seq)
 redis.call('ZADD', KEYS[2], seq, ARGV[1])
 redis.call('HSET', KEYS[4], ARGV[1], record)
 feedAppend(KEYS[1], KEYS[5], feedPosition(rec[4], rec[1]) + 1, 'created', ARGV[1], seq, string.sub(sentAt, 1, 13), ARGV[4], record)
-return { 'OK', 1, seq, record, users }
+return { 'OK', 1, seq, record, users, rec[6] or '', newPointer }
