@@ -4,6 +4,9 @@
  * multi-key write is a script over one container's keys, which share a hash
  * tag, so no call meets a CROSSSLOT error while containers spread over nodes.
  */
+import { containerKeys } from '../../src/store/keys';
+import { encodeNewMessage } from '../../src/store/record';
+import { RedisStore } from '../../src/store/redis-store';
 import { subscribe } from '../helpers/feed';
 import { clients, failure, type Clients } from '../helpers/grpc';
 import { startService, type ServiceProcess } from '../helpers/process';
@@ -106,3 +109,45 @@ it('the live feed on a cluster: threads on different nodes, replay then live, an
     u.cancel();
   }
 });
+
+it('a crash between a chat message and its inbox follow-up (another slot) is healed by the retry and by the next message', async () => {
+  // The store as the service uses it, on the same cluster: its append script alone is what a
+  // service that crashed right after the script would have done.
+  const store = await RedisStore.connect({ clusterNodes: cluster.seeds.map(parseSeed), commandTimeoutMs: 5000 });
+  try {
+    const user = 'crash-user';
+    const a = (await c.chats.createChat({ userIds: [user, 'crash-a'] })).chat!.id;
+    const b = (await c.chats.createChat({ userIds: [user, 'crash-b'] })).chat!.id;
+    await c.chats.sendMessage({ chatId: b, authorId: 'crash-b', text: 'b first' });
+    const order = async () => (await c.chats.listChats({ userId: user })).chats.map((x) => x.id);
+    expect(await order()).toEqual([b, a]);
+
+    // The append of a message to chat a, in a's slot, and then the "crash": no inbox follow-up.
+    const k = containerKeys('default', 'chat', a);
+    const record = encodeNewMessage({ authorId: 'crash-a', text: 'lost follow-up', metadata: {} });
+    await store.redis.appendMessage(k.meta, k.order, k.deleted, k.bodies, k.feed, k.reads, 'client-1', record, '1', 10_000, 'crash-a', '0');
+    // The message is stored, the inboxes are one message behind.
+    expect((await c.chats.listMessages({ chatId: a })).messages.map((m) => m.text)).toEqual(['lost follow-up']);
+    expect(await order()).toEqual([b, a]);
+    // The client retries its call with the same client id: stored once, inboxes moved.
+    const retried = (await c.chats.sendMessage({ chatId: a, id: 'client-1', authorId: 'crash-a', text: 'lost follow-up' })).message!;
+    expect(retried.seq).toBe('1');
+    expect(await order()).toEqual([a, b]);
+    expect((await c.chats.listChats({ userId: user })).chats[0]).toMatchObject({ id: a, unreadCount: '1', lastMessage: { text: 'lost follow-up' } });
+
+    // Without a retry, the chat's next message heals it.
+    const kb = containerKeys('default', 'chat', b);
+    await store.redis.appendMessage(kb.meta, kb.order, kb.deleted, kb.bodies, kb.feed, kb.reads, 'client-2', record, '1', 10_000, 'crash-b', '0');
+    expect(await order()).toEqual([a, b]);
+    await c.chats.sendMessage({ chatId: b, authorId: 'crash-b', text: 'next' });
+    expect(await order()).toEqual([b, a]);
+    expect((await c.chats.getUnread({ userId: user })).total).toBe('4');
+  } finally {
+    await store.close();
+  }
+});
+
+function parseSeed(seed: string): { host: string; port: number } {
+  const [host, port] = seed.split(':');
+  return { host, port: Number(port) };
+}
