@@ -105,14 +105,9 @@ export class Calls {
       }
       return create(b.method.output, reply);
     } catch (err) {
-      if (err instanceof AppError) {
-        code = err.code;
-        throw err;
-      }
-      // Logged here, once; the caller sees only "Internal error".
-      code = 'INTERNAL';
-      (ctx?.log ?? this.log).error({ err, method: b.path }, 'unexpected error');
-      throw new AppError('INTERNAL');
+      const e = this.failure(err, b, ctx);
+      code = e.code;
+      throw e;
     } finally {
       clearTimeout(timer);
       callsInFlight.dec();
@@ -144,18 +139,21 @@ export class Calls {
       ctx.resumeId = opts.resumeId;
       yield* (b.op as StreamOperation).run(request(), ctx);
     } catch (err) {
-      if (err instanceof AppError) {
-        code = err.code;
-        throw err;
-      }
-      code = 'INTERNAL';
-      (ctx?.log ?? this.log).error({ err, method: b.path }, 'unexpected error');
-      throw new AppError('INTERNAL');
+      const e = this.failure(err, b, ctx);
+      code = e.code;
+      throw e;
     } finally {
       if (opts.signal.aborted && code === 'OK') code = 'CANCELLED';
       const m = callMetrics(b.path, transport, code);
       m.calls.inc();
       m.latency.observe((performance.now() - started) / 1e3);
     }
+  }
+
+  /** What a call that threw answers: its AppError, or INTERNAL for anything else (logged here, once; the caller sees only "Internal error"). */
+  private failure(err: unknown, b: BoundOperation, ctx: CallContext | undefined): AppError {
+    if (err instanceof AppError) return err;
+    (ctx?.log ?? this.log).error({ err, method: b.path }, 'unexpected error');
+    return new AppError('INTERNAL');
   }
 }

@@ -31,6 +31,18 @@ import {
 
 type Builder = (api: Api, core: Containers, cursors: Cursors, feed: FeedDeps) => Operation;
 
+/** What every API has beyond m3o (contract section 7): the message lifecycle, read state and the live feed. */
+const MESSAGE_LIFE: Record<string, Builder> = {
+  UpdateMessage: updateMessage,
+  DeleteMessage: deleteMessage,
+  RestoreMessage: restoreMessage,
+  PurgeMessage: purgeMessage,
+  ReadMessage: readMessage,
+  MarkRead: markRead,
+  GetUnread: getUnread,
+  Subscribe: subscribe,
+};
+
 /** Method name → operation builder, per API. */
 const METHODS: readonly [Api, Record<string, Builder>][] = [
   [
@@ -44,14 +56,7 @@ const METHODS: readonly [Api, Record<string, Builder>][] = [
       CreateMessage: createMessage,
       ListMessages: listMessages,
       RecentMessages: recentMessages,
-      UpdateMessage: updateMessage,
-      DeleteMessage: deleteMessage,
-      RestoreMessage: restoreMessage,
-      PurgeMessage: purgeMessage,
-      ReadMessage: readMessage,
-      MarkRead: markRead,
-      GetUnread: getUnread,
-      Subscribe: subscribe,
+      ...MESSAGE_LIFE,
     },
   ],
   [
@@ -63,14 +68,7 @@ const METHODS: readonly [Api, Record<string, Builder>][] = [
       DeleteChat: deleteContainer,
       ListChats: listChats,
       ReadChat: readChat,
-      UpdateMessage: updateMessage,
-      DeleteMessage: deleteMessage,
-      RestoreMessage: restoreMessage,
-      PurgeMessage: purgeMessage,
-      ReadMessage: readMessage,
-      MarkRead: markRead,
-      GetUnread: getUnread,
-      Subscribe: subscribe,
+      ...MESSAGE_LIFE,
     },
   ],
   [
@@ -84,14 +82,7 @@ const METHODS: readonly [Api, Record<string, Builder>][] = [
       CreateMessage: createMessage,
       ListMessages: listMessages,
       RecentMessages: recentMessages,
-      UpdateMessage: updateMessage,
-      DeleteMessage: deleteMessage,
-      RestoreMessage: restoreMessage,
-      PurgeMessage: purgeMessage,
-      ReadMessage: readMessage,
-      MarkRead: markRead,
-      GetUnread: getUnread,
-      Subscribe: subscribe,
+      ...MESSAGE_LIFE,
     },
   ],
 ];

@@ -185,6 +185,38 @@ const T = LIMITS.MAX_TEXT_BYTES;
 const P = LIMITS.MAX_TOPIC_BYTES;
 const I = LIMITS.MAX_ID_BYTES;
 
+/**
+ * The methods every API has beyond m3o on one container's messages: ReadMessage (a read of the
+ * read fixture), then writes in the order that keeps each valid request valid (edits and restores
+ * before deletes and purges), and MarkRead.
+ */
+function messageLife(service: Service, cfield: string, rpool: Pool, wpool: Pool, rmsg: Pool, wmsg: Pool): Spec[] {
+  const ref = (extra: Record<string, fc.Arbitrary<unknown>> = {}) =>
+    fc.record({ [cfield]: opt(id(wpool)), id: opt(id(wmsg)), ...extra } as Record<string, fc.Arbitrary<unknown>>);
+  const target = (i: number) => ({ [cfield]: { pool: wpool, i: 0 }, id: { pool: wmsg, i } });
+  const lifecycle = (rpc: string, i: number): Spec => ({ service, rpc, fields: { [cfield]: 'string', id: 'string' }, write: 'same', gen: ref(), valid: target(i) });
+  return [
+    {
+      service, rpc: 'ReadMessage', fields: { [cfield]: 'string', id: 'string' },
+      gen: fc.record({ [cfield]: opt(id(rpool, rpool, wpool)), id: opt(id(rmsg, rmsg, wmsg)) }),
+      valid: { [cfield]: { pool: rpool, i: 1 }, id: { pool: rmsg, i: 0 } },
+    },
+    {
+      service, rpc: 'UpdateMessage', fields: { [cfield]: 'string', id: 'string', text: 'string' }, write: 'edit',
+      gen: ref({ text: opt(text(T)) }),
+      valid: { ...target(0), text: 'edited' },
+    },
+    lifecycle('RestoreMessage', 0),
+    lifecycle('DeleteMessage', 1),
+    lifecycle('PurgeMessage', 1),
+    {
+      service, rpc: 'MarkRead', fields: { [cfield]: 'string', userId: 'string', messageId: 'string' }, write: 'same',
+      gen: fc.record({ [cfield]: opt(id(wpool, wpool, 'thread')), userId: opt(user), messageId: opt(id(wmsg, wmsg)) }),
+      valid: { [cfield]: { pool: wpool, i: 1 }, userId: 'r1', messageId: { pool: wmsg, i: 0 } },
+    },
+  ];
+}
+
 const SPECS: Spec[] = [
   // threads.Threads (writes: create, update and messages before deletes, so deletes do not starve them)
   {
@@ -227,36 +259,7 @@ const SPECS: Spec[] = [
     gen: fc.record({ id: opt(clientId), threadId: opt(id('wthread')), authorId: opt(text(I)), text: opt(text(T)) }),
     valid: { threadId: { pool: 'wthread', i: 0 }, authorId: 'ann', text: 'hi' },
   },
-  {
-    service: 'threads', rpc: 'ReadMessage', fields: { threadId: 'string', id: 'string' },
-    gen: fc.record({ threadId: opt(id('thread', 'thread', 'wthread')), id: opt(id('tmsg', 'tmsg', 'wtmsg')) }),
-    valid: { threadId: { pool: 'thread', i: 1 }, id: { pool: 'tmsg', i: 0 } },
-  },
-  {
-    service: 'threads', rpc: 'UpdateMessage', fields: { threadId: 'string', id: 'string', text: 'string' }, write: 'edit',
-    gen: fc.record({ threadId: opt(id('wthread')), id: opt(id('wtmsg')), text: opt(text(T)) }),
-    valid: { threadId: { pool: 'wthread', i: 0 }, id: { pool: 'wtmsg', i: 0 }, text: 'edited' },
-  },
-  {
-    service: 'threads', rpc: 'RestoreMessage', fields: { threadId: 'string', id: 'string' }, write: 'same',
-    gen: fc.record({ threadId: opt(id('wthread')), id: opt(id('wtmsg')) }),
-    valid: { threadId: { pool: 'wthread', i: 0 }, id: { pool: 'wtmsg', i: 0 } },
-  },
-  {
-    service: 'threads', rpc: 'DeleteMessage', fields: { threadId: 'string', id: 'string' }, write: 'same',
-    gen: fc.record({ threadId: opt(id('wthread')), id: opt(id('wtmsg')) }),
-    valid: { threadId: { pool: 'wthread', i: 0 }, id: { pool: 'wtmsg', i: 1 } },
-  },
-  {
-    service: 'threads', rpc: 'PurgeMessage', fields: { threadId: 'string', id: 'string' }, write: 'same',
-    gen: fc.record({ threadId: opt(id('wthread')), id: opt(id('wtmsg')) }),
-    valid: { threadId: { pool: 'wthread', i: 0 }, id: { pool: 'wtmsg', i: 1 } },
-  },
-  {
-    service: 'threads', rpc: 'MarkRead', fields: { threadId: 'string', userId: 'string', messageId: 'string' }, write: 'same',
-    gen: fc.record({ threadId: opt(id('wthread', 'wthread', 'thread')), userId: opt(user), messageId: opt(id('wtmsg', 'wtmsg')) }),
-    valid: { threadId: { pool: 'wthread', i: 1 }, userId: 'r1', messageId: { pool: 'wtmsg', i: 0 } },
-  },
+  ...messageLife('threads', 'threadId', 'thread', 'wthread', 'tmsg', 'wtmsg'),
   {
     service: 'threads', rpc: 'DeleteThread', fields: { id: 'string' }, write: 'same',
     gen: fc.record({ id: opt(id('wthread')) }),
@@ -281,36 +284,7 @@ const SPECS: Spec[] = [
     gen: fc.record({ id: opt(clientId), chatId: opt(id('wchat')), authorId: opt(text(I)), text: opt(text(T)) }),
     valid: { chatId: { pool: 'wchat', i: 0 }, authorId: 'w1', text: 'hi', id: 'cm-0' },
   },
-  {
-    service: 'chats', rpc: 'ReadMessage', fields: { chatId: 'string', id: 'string' },
-    gen: fc.record({ chatId: opt(id('chat', 'chat', 'wchat')), id: opt(id('cmsg', 'cmsg', 'wcmsg')) }),
-    valid: { chatId: { pool: 'chat', i: 1 }, id: { pool: 'cmsg', i: 0 } },
-  },
-  {
-    service: 'chats', rpc: 'UpdateMessage', fields: { chatId: 'string', id: 'string', text: 'string' }, write: 'edit',
-    gen: fc.record({ chatId: opt(id('wchat')), id: opt(id('wcmsg')), text: opt(text(T)) }),
-    valid: { chatId: { pool: 'wchat', i: 0 }, id: { pool: 'wcmsg', i: 0 }, text: 'edited' },
-  },
-  {
-    service: 'chats', rpc: 'RestoreMessage', fields: { chatId: 'string', id: 'string' }, write: 'same',
-    gen: fc.record({ chatId: opt(id('wchat')), id: opt(id('wcmsg')) }),
-    valid: { chatId: { pool: 'wchat', i: 0 }, id: { pool: 'wcmsg', i: 0 } },
-  },
-  {
-    service: 'chats', rpc: 'DeleteMessage', fields: { chatId: 'string', id: 'string' }, write: 'same',
-    gen: fc.record({ chatId: opt(id('wchat')), id: opt(id('wcmsg')) }),
-    valid: { chatId: { pool: 'wchat', i: 0 }, id: { pool: 'wcmsg', i: 1 } },
-  },
-  {
-    service: 'chats', rpc: 'PurgeMessage', fields: { chatId: 'string', id: 'string' }, write: 'same',
-    gen: fc.record({ chatId: opt(id('wchat')), id: opt(id('wcmsg')) }),
-    valid: { chatId: { pool: 'wchat', i: 0 }, id: { pool: 'wcmsg', i: 1 } },
-  },
-  {
-    service: 'chats', rpc: 'MarkRead', fields: { chatId: 'string', userId: 'string', messageId: 'string' }, write: 'same',
-    gen: fc.record({ chatId: opt(id('wchat', 'wchat', 'thread')), userId: opt(user), messageId: opt(id('wcmsg', 'wcmsg')) }),
-    valid: { chatId: { pool: 'wchat', i: 1 }, userId: 'r1', messageId: { pool: 'wcmsg', i: 0 } },
-  },
+  ...messageLife('chats', 'chatId', 'chat', 'wchat', 'cmsg', 'wcmsg'),
   {
     service: 'chats', rpc: 'GetUnread', fields: { userId: 'string' },
     gen: fc.record({ userId: opt(user) }),
@@ -367,36 +341,7 @@ const SPECS: Spec[] = [
     gen: fc.record({ id: opt(clientId), conversationId: opt(id('wconv')), authorId: opt(text(I)), text: opt(text(T)) }),
     valid: { conversationId: { pool: 'wconv', i: 0 }, authorId: 'ann', text: 'hi' },
   },
-  {
-    service: 'streams', rpc: 'ReadMessage', fields: { conversationId: 'string', id: 'string' },
-    gen: fc.record({ conversationId: opt(id('conv', 'conv', 'wconv')), id: opt(id('vmsg', 'vmsg', 'wvmsg')) }),
-    valid: { conversationId: { pool: 'conv', i: 1 }, id: { pool: 'vmsg', i: 0 } },
-  },
-  {
-    service: 'streams', rpc: 'UpdateMessage', fields: { conversationId: 'string', id: 'string', text: 'string' }, write: 'edit',
-    gen: fc.record({ conversationId: opt(id('wconv')), id: opt(id('wvmsg')), text: opt(text(T)) }),
-    valid: { conversationId: { pool: 'wconv', i: 0 }, id: { pool: 'wvmsg', i: 0 }, text: 'edited' },
-  },
-  {
-    service: 'streams', rpc: 'RestoreMessage', fields: { conversationId: 'string', id: 'string' }, write: 'same',
-    gen: fc.record({ conversationId: opt(id('wconv')), id: opt(id('wvmsg')) }),
-    valid: { conversationId: { pool: 'wconv', i: 0 }, id: { pool: 'wvmsg', i: 0 } },
-  },
-  {
-    service: 'streams', rpc: 'DeleteMessage', fields: { conversationId: 'string', id: 'string' }, write: 'same',
-    gen: fc.record({ conversationId: opt(id('wconv')), id: opt(id('wvmsg')) }),
-    valid: { conversationId: { pool: 'wconv', i: 0 }, id: { pool: 'wvmsg', i: 1 } },
-  },
-  {
-    service: 'streams', rpc: 'PurgeMessage', fields: { conversationId: 'string', id: 'string' }, write: 'same',
-    gen: fc.record({ conversationId: opt(id('wconv')), id: opt(id('wvmsg')) }),
-    valid: { conversationId: { pool: 'wconv', i: 0 }, id: { pool: 'wvmsg', i: 1 } },
-  },
-  {
-    service: 'streams', rpc: 'MarkRead', fields: { conversationId: 'string', userId: 'string', messageId: 'string' }, write: 'same',
-    gen: fc.record({ conversationId: opt(id('wconv', 'wconv', 'thread')), userId: opt(user), messageId: opt(id('wvmsg', 'wvmsg')) }),
-    valid: { conversationId: { pool: 'wconv', i: 1 }, userId: 'r1', messageId: { pool: 'wvmsg', i: 0 } },
-  },
+  ...messageLife('streams', 'conversationId', 'conv', 'wconv', 'vmsg', 'wvmsg'),
   {
     service: 'streams', rpc: 'GetUnread', fields: { userId: 'string', groupId: 'string' },
     gen: fc.record({ userId: opt(user), groupId: opt(readGroup) }),
