@@ -32,7 +32,11 @@ export interface ClientOptions {
   backoff?: Partial<BackoffPolicy>;
   /** Extra grpc-js channel options. */
   channelOptions?: ChannelOptions;
+  /** Told of each retry of any call: the failure, the attempt that failed (1, 2, …) and the wait before the next. */
+  onRetry?: RetryListener;
 }
+
+export type RetryListener = (info: { method: string; error: ParleyError; attempt: number; waitMs: number }) => void;
 
 export interface CallOptions {
   /** This call's deadline in ms from now, retries included. */
@@ -43,6 +47,8 @@ export interface CallOptions {
   metadata?: Record<string, string>;
   /** `false`: one attempt, whatever the failure. */
   retry?: boolean;
+  /** Told of each retry of this call (besides the client's onRetry). */
+  onRetry?: RetryListener;
 }
 
 /** The unary methods of a generated service, typed from its messages. */
@@ -143,6 +149,7 @@ export class Caller {
           wait = backoffMs(attempt, this.backoff);
         }
         if (wait === undefined || attempt >= maxAttempts || Date.now() + wait >= deadline || options.signal?.aborted) throw err;
+        for (const listener of [this.opts.onRetry, options.onRetry]) listener?.({ method: path, error: err, attempt, waitMs: wait });
         try {
           await sleep(wait, options.signal);
         } catch {

@@ -1,4 +1,4 @@
-export { createClient, type ClientOptions, type CallOptions, type ParleyClient, type ThreadsClient, type ChatsClient, type StreamsClient } from './client';
+export { createClient, type ClientOptions, type CallOptions, type ParleyClient, type ThreadsClient, type ChatsClient, type StreamsClient, type RetryListener } from './client';
 export { ParleyError } from './errors';
 export { Subscription, type SubscribeOptions, type SubscribeRequests, type EventOf } from './subscribe';
 export type { BackoffPolicy } from './backoff';
