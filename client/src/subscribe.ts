@@ -22,10 +22,11 @@ import { Chats as ChatsService } from './gen/chats/chats_pb';
 import { Streams as StreamsService } from './gen/streams/streams_pb';
 import { Threads as ThreadsService } from './gen/threads/threads_pb';
 
+/** Per API: its Subscribe and ListMessages, the names of its id fields, and a page size of one (Streams' limit is an Int32Value). */
 export const FEEDS = {
-  threads: { api: 'threads', subscribe: ThreadsService.method.subscribe, list: ThreadsService.method.listMessages, ids: 'threadIds', container: 'threadId' },
-  chats: { api: 'chats', subscribe: ChatsService.method.subscribe, list: ChatsService.method.listMessages, ids: 'chatIds', container: 'chatId' },
-  streams: { api: 'streams', subscribe: StreamsService.method.subscribe, list: StreamsService.method.listMessages, ids: 'conversationIds', container: 'conversationId' },
+  threads: { api: 'threads', subscribe: ThreadsService.method.subscribe, list: ThreadsService.method.listMessages, ids: 'threadIds', container: 'threadId', one: 1n },
+  chats: { api: 'chats', subscribe: ChatsService.method.subscribe, list: ChatsService.method.listMessages, ids: 'chatIds', container: 'chatId', one: 1n },
+  streams: { api: 'streams', subscribe: StreamsService.method.subscribe, list: StreamsService.method.listMessages, ids: 'conversationIds', container: 'conversationId', one: 1 },
 } as const;
 
 export type Api = keyof typeof FEEDS;
@@ -114,7 +115,7 @@ export class Subscription<A extends Api> implements AsyncIterable<EventOf<A>> {
           .filter((id) => !this.positions.has(id))
           .map(async (id) => {
             const list: DescMethod = this.feed.list;
-            const page = await this.caller.unary(list, { [this.feed.container]: id, limit: 1n }, { signal: this.opts.signal });
+            const page = await this.caller.unary(list, { [this.feed.container]: id, limit: this.feed.one }, { signal: this.opts.signal });
             this.positions.set(id, (page as unknown as { feedCursor: string }).feedCursor);
           }),
       );
