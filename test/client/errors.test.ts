@@ -13,6 +13,7 @@ import { startRedis, type TestRedis } from '../helpers/redis';
 import { TEST_TOKEN } from '../helpers/service';
 import { workerPort } from '../helpers/ports';
 
+/** Feed retention is RETENTION × 20 events (the slow reader's messages must stay replayable); the resync test writes past it on purpose. */
 const RETENTION = 20;
 let redis: TestRedis | undefined;
 let svc: RestartableService | undefined;
@@ -21,7 +22,7 @@ const clients: ParleyClient[] = [];
 
 beforeAll(async () => {
   redis = await startRedis();
-  svc = await restartableService(redis, { FEED_RETENTION_EVENTS: String(RETENTION) });
+  svc = await restartableService(redis, { FEED_RETENTION_EVENTS: String(RETENTION * 20), FEED_MAX_BUFFERED_EVENTS: '20' });
   // A second instance over the same Redis that allows 2 calls a second to the namespace (a burst of 2).
   limited = await restartableService(redis, { RATE_LIMIT_RPS: '2', RATE_LIMIT_BURST: '2' });
 });
@@ -164,7 +165,7 @@ describe('subscribe', () => {
     const { thread } = await c.threads.createThread({ groupId: 'g', topic: 'resync' });
     const t = thread!.id;
     const { feedCursor } = await c.threads.listMessages({ threadId: t });
-    for (let i = 0; i < RETENTION * 3; i++) await c.threads.createMessage({ threadId: t, authorId: 'ana', text: `old${i}` });
+    await Promise.all(Array.from({ length: RETENTION * 24 }, (_, i) => c.threads.createMessage({ threadId: t, authorId: 'ana', text: `old${i}` })));
     const sub = c.threads.subscribe({ threadIds: [t], after: { [t]: feedCursor } });
     expect(sub.cursors()).toEqual({ [t]: feedCursor });
     const got: string[] = [];
@@ -182,6 +183,29 @@ describe('subscribe', () => {
     }
     expect(got).toEqual(['resync_required', 'live', 'new']);
     expect(sub.live).toBe(false);
+  });
+
+  it('a reader that stops reading is ended with SLOW_CONSUMER; the iterator reconnects from its cursors: every message once, in order', async () => {
+    const c = client();
+    const { thread } = await c.threads.createThread({ groupId: 'g', topic: 'slow' });
+    const t = thread!.id;
+    const reconnects: string[] = [];
+    const sub = c.threads.subscribe({ threadIds: [t] }, { onReconnect: (err) => reconnects.push(err.id) });
+    const it = sub[Symbol.asyncIterator]();
+    expect((await it.next()).value).toMatchObject({ type: 'live' });
+    // Not reading while 300 messages of 16 KiB are written: more than the service buffers (20) and the connection holds.
+    const big = 'x'.repeat(16 * 1024 - 10);
+    const N = 300;
+    for (let i = 0; i < N; i++) await c.threads.createMessage({ threadId: t, authorId: 'a', text: `${i}:${big}` });
+    const got: number[] = [];
+    while (got.length < N) {
+      const { value, done } = await it.next();
+      if (done) break;
+      if (value.type === 'created') got.push(Number(value.message!.text.split(':')[0]));
+    }
+    await it.return!();
+    expect(reconnects).toContain('SLOW_CONSUMER');
+    expect(got).toEqual(Array.from({ length: N }, (_, i) => i));
   });
 
   it('chats and streams feeds: list-then-subscribe misses nothing, and events carry their own container ids', async () => {
