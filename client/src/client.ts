@@ -62,9 +62,9 @@ export type ServiceClient<S> =
       }
     : never;
 
-export type ThreadsClient = ServiceClient<typeof ThreadsService> & { subscribe(req: SubscribeRequests['threads'], opts?: SubscribeOptions): Subscription<'threads'> };
-export type ChatsClient = ServiceClient<typeof ChatsService> & { subscribe(req: SubscribeRequests['chats'], opts?: SubscribeOptions): Subscription<'chats'> };
-export type StreamsClient = ServiceClient<typeof StreamsService> & { subscribe(req: SubscribeRequests['streams'], opts?: SubscribeOptions): Subscription<'streams'> };
+export type ThreadsClient = ServiceClient<typeof ThreadsService> & { subscribe(req: SubscribeRequests['threads'], opts?: SubscribeOptions): Promise<Subscription<'threads'>> };
+export type ChatsClient = ServiceClient<typeof ChatsService> & { subscribe(req: SubscribeRequests['chats'], opts?: SubscribeOptions): Promise<Subscription<'chats'>> };
+export type StreamsClient = ServiceClient<typeof StreamsService> & { subscribe(req: SubscribeRequests['streams'], opts?: SubscribeOptions): Promise<Subscription<'streams'>> };
 
 export interface ParleyClient {
   threads: ThreadsClient;
@@ -179,11 +179,11 @@ export function createClient(opts: ClientOptions): ParleyClient {
   });
   const caller = new Caller(grpc, opts);
   const threads = serviceClient(caller, ThreadsService) as ThreadsClient;
-  threads.subscribe = (req, o) => new Subscription(caller, FEEDS.threads, req, o);
+  threads.subscribe = (req, o) => new Subscription<'threads'>(caller, FEEDS.threads, req, o).prepare();
   const chats = serviceClient(caller, ChatsService) as ChatsClient;
-  chats.subscribe = (req, o) => new Subscription(caller, FEEDS.chats, req, o);
+  chats.subscribe = (req, o) => new Subscription<'chats'>(caller, FEEDS.chats, req, o).prepare();
   const streams = serviceClient(caller, StreamsService) as StreamsClient;
-  streams.subscribe = (req, o) => new Subscription(caller, FEEDS.streams, req, o);
+  streams.subscribe = (req, o) => new Subscription<'streams'>(caller, FEEDS.streams, req, o).prepare();
   return { threads, chats, streams, close: () => grpc.close() };
 }
 

@@ -2,8 +2,8 @@
  * The live feed as an async iterator that resumes by itself.
  *
  * It keeps the last cursor per container: for a container the caller gave no
- * cursor for, the ListMessages feed_cursor read before the first Subscribe (so
- * nothing accepted after subscribe() was called is missed); then each yielded
+ * cursor for, the ListMessages feed_cursor read by subscribe() before it
+ * resolves (so nothing accepted after that is missed); then each yielded
  * event's cursor. When the stream fails with UNAVAILABLE (the service stopped,
  * restarted, lost Redis, or the connection dropped), RESOURCE_EXHAUSTED
  * SLOW_CONSUMER or RATE_LIMITED, or ends without a status, it waits (backoff
@@ -107,18 +107,26 @@ export class Subscription<A extends Api> implements AsyncIterable<EventOf<A>> {
     return this.run();
   }
 
+  /**
+   * Reads a starting position (ListMessages' feed_cursor) for every container without one. The
+   * client's subscribe() awaits it, so whatever is accepted after subscribe() resolves is delivered.
+   */
+  async prepare(): Promise<this> {
+    await Promise.all(
+      this.ids
+        .filter((id) => !this.positions.has(id))
+        .map(async (id) => {
+          const list: DescMethod = this.feed.list;
+          const page = await this.caller.unary(list, { [this.feed.container]: id, limit: this.feed.one }, { signal: this.opts.signal });
+          this.positions.set(id, (page as unknown as { feedCursor: string }).feedCursor);
+        }),
+    );
+    return this;
+  }
+
   private async *run(): AsyncGenerator<EventOf<A>> {
     try {
-      // A starting position for every container without one, read before the first Subscribe.
-      await Promise.all(
-        this.ids
-          .filter((id) => !this.positions.has(id))
-          .map(async (id) => {
-            const list: DescMethod = this.feed.list;
-            const page = await this.caller.unary(list, { [this.feed.container]: id, limit: this.feed.one }, { signal: this.opts.signal });
-            this.positions.set(id, (page as unknown as { feedCursor: string }).feedCursor);
-          }),
-      );
+      await this.prepare();
       let failures = 0;
       while (!this.closed) {
         let failure: ParleyError;

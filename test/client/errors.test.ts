@@ -150,14 +150,22 @@ describe('rate limits', () => {
 });
 
 describe('subscribe', () => {
-  it('what it cannot resume from is thrown as a ParleyError (an absent container)', async () => {
-    const sub = client().threads.subscribe({ threadIds: ['no-such-thread'] });
+  it('what it cannot resume from is a ParleyError: an absent container, a cursor of another container', async () => {
+    const c = client();
+    expect(await failure(c.threads.subscribe({ threadIds: ['no-such-thread'] }))).toMatchObject({ id: 'NOT_FOUND', code: status.NOT_FOUND });
+    const a = (await c.threads.createThread({ groupId: 'g', topic: 'a' })).thread!.id;
+    const b = (await c.threads.createThread({ groupId: 'g', topic: 'b' })).thread!.id;
+    const { feedCursor } = await c.threads.listMessages({ threadId: b });
+    // Given as a's position: the service refuses it when the stream opens, and the iterator throws it (no reconnect).
+    const reconnects: string[] = [];
+    const sub = await c.threads.subscribe({ threadIds: [a], after: { [a]: feedCursor } }, { onReconnect: (e) => reconnects.push(e.id) });
     const err = await failure(
       (async () => {
         for await (const ev of sub) void ev;
       })(),
     );
-    expect(err).toMatchObject({ id: 'NOT_FOUND', code: status.NOT_FOUND });
+    expect(err).toMatchObject({ id: 'INVALID_CURSOR', code: status.INVALID_ARGUMENT });
+    expect(reconnects).toEqual([]);
   });
 
   it('a cursor past the retention: resync_required is yielded with the position now, then live, then new events from there', async () => {
@@ -166,7 +174,7 @@ describe('subscribe', () => {
     const t = thread!.id;
     const { feedCursor } = await c.threads.listMessages({ threadId: t });
     await Promise.all(Array.from({ length: RETENTION * 24 }, (_, i) => c.threads.createMessage({ threadId: t, authorId: 'ana', text: `old${i}` })));
-    const sub = c.threads.subscribe({ threadIds: [t], after: { [t]: feedCursor } });
+    const sub = await c.threads.subscribe({ threadIds: [t], after: { [t]: feedCursor } });
     expect(sub.cursors()).toEqual({ [t]: feedCursor });
     const got: string[] = [];
     for await (const ev of sub) {
@@ -190,7 +198,7 @@ describe('subscribe', () => {
     const { thread } = await c.threads.createThread({ groupId: 'g', topic: 'slow' });
     const t = thread!.id;
     const reconnects: string[] = [];
-    const sub = c.threads.subscribe({ threadIds: [t] }, { onReconnect: (err) => reconnects.push(err.id) });
+    const sub = await c.threads.subscribe({ threadIds: [t] }, { onReconnect: (err) => reconnects.push(err.id) });
     const it = sub[Symbol.asyncIterator]();
     expect((await it.next()).value).toMatchObject({ type: 'live' });
     // Not reading while 300 messages of 16 KiB are written: more than the service buffers (20) and the connection holds.
@@ -212,20 +220,18 @@ describe('subscribe', () => {
     const c = client();
     const { chat } = await c.chats.createChat({ userIds: ['ana', 'bob'] });
     const { conversation } = await c.streams.createConversation({ groupId: 'g', topic: 'feed' });
-    const chatSub = c.chats.subscribe({ chatIds: [chat!.id] });
-    const convSub = c.streams.subscribe({ conversationIds: [conversation!.id] });
-    const chatIter = chatSub[Symbol.asyncIterator]();
-    const convIter = convSub[Symbol.asyncIterator]();
-    // The iterators start on the first next(): each reads its container's position (ListMessages' feed_cursor),
-    // then opens the stream. A message sent once the position is read, before the stream is open, is not missed.
-    const firstChat = chatIter.next();
-    const firstConv = convIter.next();
-    const deadline = Date.now() + 5000;
-    while ((!chatSub.cursors()[chat!.id] || !convSub.cursors()[conversation!.id]) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
+    // subscribe() resolves once each container's position is read (ListMessages' feed_cursor), before the
+    // stream opens (on the first next()): a message sent in between is not missed.
+    const chatSub = await c.chats.subscribe({ chatIds: [chat!.id] });
+    const convSub = await c.streams.subscribe({ conversationIds: [conversation!.id] });
     expect(Object.keys(chatSub.cursors())).toEqual([chat!.id]);
     expect(Object.keys(convSub.cursors())).toEqual([conversation!.id]);
     await c.chats.sendMessage({ chatId: chat!.id, authorId: 'ana', text: 'hi bob' });
     await c.streams.createMessage({ conversationId: conversation!.id, authorId: 'ana', text: 'hello all' });
+    const chatIter = chatSub[Symbol.asyncIterator]();
+    const convIter = convSub[Symbol.asyncIterator]();
+    const firstChat = chatIter.next();
+    const firstConv = convIter.next();
     const chatEvents = [(await firstChat).value, (await chatIter.next()).value];
     const convEvents = [(await firstConv).value, (await convIter.next()).value];
     const byType = <E extends { type: string }>(es: E[]) => es.find((e) => e.type === 'created')!;

@@ -62,7 +62,7 @@ it('a SIGKILL and restart of the service mid-subscription, with a writer sending
   const KILL_AFTER = 30;
 
   // The subscriber: reads until it has TOTAL created events (or fails).
-  const sub = c.threads.subscribe({ threadIds: [threadId] });
+  const sub = await c.threads.subscribe({ threadIds: [threadId] });
   const received: { id: string; text: string; seq: bigint; cursor: string }[] = [];
   const types: string[] = [];
   let lives = 0;
