@@ -8,6 +8,7 @@ COPY proto ./proto
 COPY scripts ./scripts
 COPY src ./src
 COPY gateway ./gateway
+COPY client ./client
 RUN npm run build && npm prune --omit=dev
 
 # Run: the compiled service (gRPC and JSON over HTTP in one process), redis-server for the embedded store, as a non-root user.

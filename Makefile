@@ -11,11 +11,11 @@ help:
 	@echo "make test       install, build, type-check and run every test against a real redis-server"
 	@echo "make test-soak  the bounded soak test for SOAK_SECONDS (default 180)"
 	@echo "make bench      run the benchmarks (bench/README.md)"
-	@echo "make gen        regenerate src/gen and test/gen from proto/ (buf + protoc-gen-es + ts-proto)"
-	@echo "make build      gen + compile to dist/, when a source changed since the last build"
+	@echo "make gen        regenerate src/gen, client/src/gen and test/gen from proto/ (buf + protoc-gen-es + ts-proto)"
+	@echo "make build      gen + compile to dist/ (and the Node client to client/dist/), when a source changed"
 	@echo "make docs       regenerate docs/reference.md from the protos (a test fails when it is stale)"
 	@echo "make docker     build the image parley (Dockerfile; README, Docker)"
-	@echo "make clean      remove dist, src/gen, test/gen and node_modules"
+	@echo "make clean      remove dist, src/gen, test/gen, client/src/gen, client/dist and node_modules"
 
 node_modules/.installed: package.json package-lock.json
 	$(NPM) ci --no-audit --no-fund
@@ -45,10 +45,11 @@ gen: deps
 	$(NPM) run --silent gen
 
 # What the build reads. dist/.built is newer than all of them after a build, so `make start` with
-# nothing changed runs neither buf nor tsc. src/gen and test/gen are outputs (a missing one rebuilds).
-BUILD_INPUTS := $(shell find proto src gateway bench scripts -type f -not -path 'src/gen/*' -not -name '*.md') \
-  package.json package-lock.json buf.yaml buf.gen.yaml $(wildcard tsconfig*.json)
-GEN_OUTPUTS_MISSING := $(if $(and $(wildcard src/gen/descriptors.binpb),$(wildcard test/gen)),,FORCE)
+# nothing changed runs neither buf nor tsc. src/gen, test/gen, client/src/gen and client/dist are
+# outputs (a missing one rebuilds); client/ (the Node client, client/README.md) is compiled by `compile`.
+BUILD_INPUTS := $(shell find proto src gateway bench scripts client/src -type f -not -path 'src/gen/*' -not -path 'client/src/gen/*' -not -name '*.md') \
+  client/package.json client/tsconfig.json package.json package-lock.json buf.yaml buf.gen.yaml $(wildcard tsconfig*.json)
+GEN_OUTPUTS_MISSING := $(if $(and $(wildcard src/gen/descriptors.binpb),$(wildcard test/gen),$(wildcard client/src/gen),$(wildcard client/dist/index.js)),,FORCE)
 
 dist/.built: $(BUILD_INPUTS) node_modules/.installed $(GEN_OUTPUTS_MISSING)
 	$(NPM) run --silent gen
@@ -86,4 +87,4 @@ docker:
 	docker build -t parley .
 
 clean:
-	rm -rf dist src/gen test/gen node_modules
+	rm -rf dist src/gen test/gen client/src/gen client/dist node_modules
