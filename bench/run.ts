@@ -22,6 +22,11 @@
  * vary-load.js: a different message per call) and "gRPC ListMessages half deleted";
  * BENCH_UPDATE_MESSAGES (100,000), BENCH_DELETE_MESSAGE_MESSAGES (300,000),
  * BENCH_HALF_DELETED_MESSAGES (100,000) size their threads.
+ * Inboxes and read state (issue 16): "gRPC ListChats 1000" (a user's 1,000 chats made through the
+ * API, page of 25, against one script of the same reads), "gRPC MarkRead" (vary-load.js: a fresh
+ * user per call) and "gRPC ReadThread unread", each on threads of 1,000,000 and 1,000 messages
+ * against the storage floor; BENCH_INBOX_CHATS (1,000), BENCH_READ_MESSAGES (1,000,000),
+ * BENCH_READERS (250,000 fresh user ids per MarkRead target).
  *
  * Last, the live feed (case name "live feed"): feed.ts, a script of its own with its
  * own Redis and service, run as a child process once the processes above are stopped;
@@ -33,12 +38,13 @@ import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFile
 import { cpus, availableParallelism, release, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
-import { ChatsService } from '../test/gen/chats/chats';
+import { ChatsService, type ListChatsRequest } from '../test/gen/chats/chats';
 import {
   ThreadsService,
   type CreateMessageRequest,
   type ListMessagesRequest,
   type ListMessagesResponse,
+  type ReadThreadRequest,
   type RecentMessagesRequest,
 } from '../test/gen/threads/threads';
 import { processMicros, runQuiet, type RetryBudget } from './lib/cpu';
@@ -81,6 +87,8 @@ const DELETE_MESSAGES = num('BENCH_DELETE_MESSAGE_MESSAGES', 300_000);
 /** ListMessages of 25 in a thread of this many, every second one deleted, against one with none deleted. */
 const HALF_MESSAGES = num('BENCH_HALF_DELETED_MESSAGES', 100_000);
 const LIFECYCLE_METHODS = ['UpdateMessage', 'DeleteMessage'] as const;
+/** Issue 16's methods (their cases' `method`). */
+type InboxMethod = 'ListChats' | 'MarkRead' | 'ReadThread';
 type LifecycleMethod = (typeof LIFECYCLE_METHODS)[number];
 const HALF_CASE = 'gRPC ListMessages half deleted';
 const HALF_IN_FLIGHT = 64;
@@ -289,7 +297,7 @@ interface Target {
    * Deep-cursor case: service is the page after the deep cursor; firstPage the newest page, no cursor;
    * offset the page at the deepest offset allowed.
    */
-  role: 'service' | 'transport' | 'storage' | 'express' | 'json' | 'hop' | 'alt' | 'firstPage' | 'offset' | 'noneDeleted';
+  role: 'service' | 'transport' | 'storage' | 'express' | 'json' | 'hop' | 'alt' | 'firstPage' | 'offset' | 'noneDeleted' | 'small' | 'smallStorage';
   /** The processes that serve it (keys of Env.procs), whose CPU time is counted per request. */
   procs: string[];
   run(seconds: number): Promise<RunResult>;
@@ -306,7 +314,7 @@ interface Measured extends RunResult {
 
 interface Case {
   name: string;
-  method: Method | LifecycleMethod;
+  method: Method | LifecycleMethod | InboxMethod;
   /** gRPC: the service's gRPC port; http: the service's own HTTP port; gateway: the remote gateway process. */
   via: 'gRPC' | 'http' | 'gateway';
   inFlight: number;
@@ -333,7 +341,7 @@ interface TargetResult {
 
 interface CaseResult {
   name: string;
-  method: Method | LifecycleMethod;
+  method: Method | LifecycleMethod | InboxMethod;
   via: Case['via'];
   inFlight: number;
   targets: TargetResult[];
@@ -792,6 +800,223 @@ function lifecycleReport(lc: Lifecycle): string {
   return parts.join('\n\n');
 }
 
+// ---------------------------------------------------------------- inboxes and read state (issue 16)
+
+/** ListChats: a user with this many chats, each of INBOX_MESSAGES messages and the user's read pointer on the first. */
+const INBOX_CHATS = num('BENCH_INBOX_CHATS', 1000);
+const INBOX_MESSAGES = 3;
+const INBOX_USER = 'bench-inbox-user';
+const INBOX_CASE = `gRPC ListChats ${INBOX_CHATS}`;
+/** MarkRead and ReadThread with user_id, in a thread of READ_BIG and one of READ_SMALL messages. */
+const READ_BIG = num('BENCH_READ_MESSAGES', 1_000_000);
+const READ_SMALL = 1_000;
+const MARK_CASE = 'gRPC MarkRead';
+const UNREAD_CASE = 'gRPC ReadThread unread';
+const READ_IN_FLIGHT = 64;
+/** Fresh readers per MarkRead target (one per call: the pointer only moves forward, so each call must be a new user's). */
+const READERS = num('BENCH_READERS', 250_000);
+/** The reader whose pointer is on the middle message (ReadThread's user_id). */
+const READER_MID = 'bench-reader-mid';
+const inboxWanted = () => wanted(INBOX_CASE, READ_IN_FLIGHT);
+const readWanted = () => wanted(MARK_CASE, READ_IN_FLIGHT) || wanted(UNREAD_CASE, READ_IN_FLIGHT);
+const readsKey = (threadId: string) => `${threadKeys(NS, threadId).order.slice(0, -':seq'.length)}:rd`;
+
+/**
+ * The inbox of INBOX_USER, made through the API (no direct writes): INBOX_CHATS CreateChat calls of that user
+ * and a peer of their own, INBOX_MESSAGES SendMessage calls per chat by the peer, and the user's MarkRead on
+ * each chat's first message (unread: INBOX_MESSAGES − 1). 50 chats at a time.
+ */
+async function prepareInbox(rpc: Rpc): Promise<void> {
+  const one = async (i: number) => {
+    const peer = `bench-peer-${i}`;
+    const chatId = (await rpc.call(ChatsService.createChat, { userIds: [INBOX_USER, peer], id: '', metadata: {} })).reply.chat!.id;
+    let first = '';
+    for (let m = 0; m < INBOX_MESSAGES; m++) {
+      const sent = (await rpc.call(ChatsService.sendMessage, { id: '', chatId, authorId: peer, text: TEXT, metadata: {} })).reply.message!;
+      if (m === 0) first = sent.id;
+    }
+    await rpc.call(ChatsService.markRead, { chatId, userId: INBOX_USER, messageId: first });
+  };
+  for (let i = 0; i < INBOX_CHATS; i += 50) await Promise.all(Array.from({ length: Math.min(50, INBOX_CHATS - i) }, (_, j) => one(i + j)));
+}
+
+/** ListChats, page of 25 of INBOX_USER's chats: the service against the storage floor (one script), h2load. */
+async function inboxCase(env: Env): Promise<Case> {
+  const def = ChatsService.listChats;
+  const req: ListChatsRequest = { userId: INBOX_USER, limit: String(LIST_LIMIT), after: '', before: '' };
+  const unread = String(INBOX_MESSAGES - 1);
+  const probe = async (port: number, label: string, service: boolean) => {
+    const p = new Rpc(port, env.token);
+    try {
+      const { reply, bytes } = await p.call(def, req).catch((e: Error) => {
+        throw new Error(`${label} ListChats: ${e.message}`);
+      });
+      const c = reply.chats;
+      const bad = (why: string) => new Error(`${label} ListChats: ${why}: ${JSON.stringify(reply).slice(0, 400)}`);
+      if (c.length !== LIST_LIMIT) throw bad(`not ${LIST_LIMIT} chats`);
+      // The service decodes the last message; the floor answers its record as stored (the text inside).
+      if (!c.every((x) => x.unreadCount === unread && x.lastMessage && x.lastMessage.seq === String(INBOX_MESSAGES) && x.lastMessage.text.includes(TEXT))) {
+        throw bad(`not every chat with its message ${INBOX_MESSAGES} last and ${unread} unread`);
+      }
+      if (!c.every((x, i) => i === 0 || BigInt(x.lastMessageAt) <= BigInt(c[i - 1].lastMessageAt))) throw bad('not newest activity first');
+      if (service && !reply.hasMore) throw bad('no has_more');
+      return { ids: c.map((x) => x.id), minDataBytes: 5 + Math.floor(bytes * 0.9) };
+    } finally {
+      p.close();
+    }
+  };
+  const svc = await probe(env.grpcPort, 'service', true);
+  const floor = await probe(env.bareStoragePort, 'storage floor', false);
+  if (svc.ids.join() !== floor.ids.join()) throw new Error('ListChats: the storage floor answers other chats than the service');
+  const body = grpcFrame(def.requestSerialize(req));
+  const h2 = (port: number, minDataBytes: number) => (seconds: number) =>
+    h2load({ port, path: '/chats.Chats/ListChats', body, token: env.token, minDataBytes }, { seconds, inFlight: READ_IN_FLIGHT, clients: H2_CLIENTS });
+  return {
+    name: INBOX_CASE,
+    method: 'ListChats',
+    via: 'gRPC',
+    inFlight: READ_IN_FLIGHT,
+    targets: [
+      { label: `service: newest 25 of ${INBOX_CHATS.toLocaleString('en')} chats`, role: 'service', procs: ['service', 'redis'], run: h2(env.grpcPort, svc.minDataBytes) },
+      { label: 'storage floor: bare grpc-js, one EVALSHA of the same reads', role: 'storage', procs: ['bareStorage', 'redis'], run: h2(env.bareStoragePort, floor.minDataBytes) },
+    ],
+  };
+}
+
+interface ReadThread {
+  threadId: string;
+  messages: number;
+  /** The message in the middle (seq messages / 2): MarkRead's target and READER_MID's pointer. */
+  midId: string;
+  midSeq: number;
+  /** Files of fresh user ids, one per MarkRead target. */
+  readers: { service: string; floor: string };
+}
+
+interface ReadState {
+  big: ReadThread;
+  small: ReadThread;
+  /** Where each MarkRead target's next call starts in its readers file (never a reader twice). */
+  next: Map<string, number>;
+}
+
+/** The two threads (lib/fill.ts), READER_MID's pointer on each one's middle message (MarkRead), the readers' files. */
+async function prepareRead(env: Env, rpc: Rpc): Promise<ReadState> {
+  const make = async (n: number): Promise<ReadThread> => {
+    const t0 = Date.now();
+    const threadId = await filledThread(env, rpc, `bench read ${n}`, n);
+    const midSeq = Math.floor(n / 2);
+    const [midId] = await env.redis.zrangebyscore(threadKeys(NS, threadId).order, midSeq, midSeq);
+    const { reply } = await rpc.call(threadDef.markRead, { threadId, userId: READER_MID, messageId: midId });
+    if (reply.thread?.unreadCount !== String(n - midSeq)) throw new Error(`MarkRead in the thread of ${n}: unread ${reply.thread?.unreadCount}, expected ${n - midSeq}`);
+    const readers = { service: join(env.dir, `readers-${n}-service.ids`), floor: join(env.dir, `readers-${n}-floor.ids`) };
+    for (const [who, file] of Object.entries(readers)) writeFileSync(file, Array.from({ length: READERS }, (_, i) => `bench-reader-${who}-${i}`).join('\n') + '\n');
+    log(`  a thread of ${n.toLocaleString('en')} messages (lib/fill.ts) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    return { threadId, messages: n, midId, midSeq, readers };
+  };
+  const big = await make(READ_BIG);
+  const small = await make(READ_SMALL);
+  await waitAofQuiet(env.redis);
+  return { big, small, next: new Map() };
+}
+
+/**
+ * MarkRead (vary-load.js: each call a fresh user's pointer to the middle message) and ReadThread with user_id
+ * (h2load: READER_MID's unread count), each a case of four targets taking turns: the service and the storage
+ * floor on the big thread (the case's "service" and "storage") and on the small one ("small", "smallStorage").
+ */
+async function readCases(env: Env, rs: ReadState): Promise<Case[]> {
+  const cases: Case[] = [];
+  const sets = [
+    ['big', rs.big],
+    ['small', rs.small],
+  ] as const;
+  const n = (t: ReadThread) => t.messages.toLocaleString('en');
+  if (wanted(MARK_CASE, READ_IN_FLIGHT)) {
+    const probe = async (port: number, label: string, t: ReadThread) => {
+      const p = new Rpc(port, env.token);
+      try {
+        const { reply } = await p.call(threadDef.markRead, { threadId: t.threadId, userId: `bench-probe-${port}`, messageId: t.midId }).catch((e: Error) => {
+          throw new Error(`${label} MarkRead: ${e.message}`);
+        });
+        if (reply.thread?.id !== t.threadId || reply.thread.unreadCount !== String(t.messages - t.midSeq)) throw new Error(`${label} MarkRead: ${JSON.stringify(reply).slice(0, 300)}`);
+      } finally {
+        p.close();
+      }
+    };
+    // Every call is a new reader's: the thread's read pointers hash must grow by exactly the calls sent.
+    const target = (key: string, port: number, t: ReadThread, file: string) => async (seconds: number): Promise<RunResult> => {
+      const start = rs.next.get(key) ?? 0;
+      const before = await env.redis.hlen(readsKey(t.threadId));
+      const r = await varyLoad({ port, path: '/threads.Threads/MarkRead', token: env.token, seconds, inFlight: READ_IN_FLIGHT, clients: H2_CLIENTS, threadId: t.threadId, idsFile: file, start, cycle: false, text: t.midId });
+      rs.next.set(key, start + r.issued);
+      const moved = (await env.redis.hlen(readsKey(t.threadId))) - before;
+      if (moved !== r.issued) throw new Error(`MarkRead ${key}: ${r.issued} calls sent but the read pointers grew by ${moved}`);
+      return { rps: r.rps, p50Ms: r.p50Ms, p99Ms: r.p99Ms, requests: r.requests, loadCpuUs: r.loadCpuUs } as RunResult;
+    };
+    const targets: Target[] = [];
+    for (const [size, t] of sets) {
+      await probe(env.grpcPort, 'service', t);
+      await probe(env.bareStoragePort, 'storage floor', t);
+      targets.push(
+        { label: `service: thread of ${n(t)}`, role: size === 'big' ? 'service' : 'small', procs: ['service', 'redis'], run: target(`service ${size}`, env.grpcPort, t, t.readers.service) },
+        { label: `storage floor: thread of ${n(t)}, one EVALSHA`, role: size === 'big' ? 'storage' : 'smallStorage', procs: ['bareStorage', 'redis'], run: target(`floor ${size}`, env.bareStoragePort, t, t.readers.floor) },
+      );
+    }
+    cases.push({ name: MARK_CASE, method: 'MarkRead', via: 'gRPC', inFlight: READ_IN_FLIGHT, targets });
+  }
+  if (wanted(UNREAD_CASE, READ_IN_FLIGHT)) {
+    const def = threadDef.readThread;
+    const targets: Target[] = [];
+    for (const [size, t] of sets) {
+      const req: ReadThreadRequest = { id: t.threadId, groupId: '', userId: READER_MID };
+      const body = grpcFrame(def.requestSerialize(req));
+      const probe = async (port: number, label: string) => {
+        const p = new Rpc(port, env.token);
+        try {
+          const { reply, bytes } = await p.call(def, req).catch((e: Error) => {
+            throw new Error(`${label} ReadThread: ${e.message}`);
+          });
+          if (reply.thread?.id !== t.threadId || reply.thread.unreadCount !== String(t.messages - t.midSeq)) throw new Error(`${label} ReadThread: ${JSON.stringify(reply).slice(0, 300)}`);
+          return 5 + Math.floor(bytes * 0.9);
+        } finally {
+          p.close();
+        }
+      };
+      const h2 = (port: number, minDataBytes: number) => (seconds: number) =>
+        h2load({ port, path: '/threads.Threads/ReadThread', body, token: env.token, minDataBytes }, { seconds, inFlight: READ_IN_FLIGHT, clients: H2_CLIENTS });
+      targets.push(
+        { label: `service: thread of ${n(t)}`, role: size === 'big' ? 'service' : 'small', procs: ['service', 'redis'], run: h2(env.grpcPort, await probe(env.grpcPort, 'service')) },
+        { label: `storage floor: thread of ${n(t)}, one EVALSHA`, role: size === 'big' ? 'storage' : 'smallStorage', procs: ['bareStorage', 'redis'], run: h2(env.bareStoragePort, await probe(env.bareStoragePort, 'storage floor')) },
+      );
+    }
+    cases.push({ name: UNREAD_CASE, method: 'ReadThread', via: 'gRPC', inFlight: READ_IN_FLIGHT, targets });
+  }
+  return cases;
+}
+
+function inboxReport(rs: ReadState | undefined, inbox: boolean): string {
+  const parts: string[] = [];
+  if (inbox) {
+    parts.push(
+      `ListChats: one user with ${INBOX_CHATS.toLocaleString('en')} chats made through the API (CreateChat with a peer each, ${INBOX_MESSAGES} SendMessage by the peer, ` +
+        `the user's MarkRead on the first: ${INBOX_MESSAGES - 1} unread each); page of 25, newest activity first, h2load. The storage floor reads the same keys in ONE script ` +
+        '(ZREVRANGE of the inbox 0..24, then per chat HGETALL meta, ZRANGE -1 -1 of its seq zset, HGET the record, HGET the read pointer, ZCOUNT): the chats\' keys are ' +
+        "built inside the script, which one Redis allows and a Redis Cluster would not (the service reads each chat in its own slot: one script for the page, then 25 pipelined). " +
+        'The probe checks both answer the same 25 chats.',
+    );
+  }
+  if (rs) {
+    parts.push(
+      `MarkRead and ReadThread unread: threads of ${rs.big.messages.toLocaleString('en')} and ${rs.small.messages.toLocaleString('en')} messages (lib/fill.ts), four targets taking turns ` +
+        "(service and storage floor on each; \"service ÷ this\" is against the service on the big thread). MarkRead by vary-load.js: every call a fresh user id's pointer " +
+        `to the middle message (seq ${rs.big.midSeq.toLocaleString('en')} / ${rs.small.midSeq.toLocaleString('en')}), since a pointer never moves back; the thread's pointers hash must grow by exactly the calls sent. ` +
+        `ReadThread by h2load with user_id ${READER_MID}, whose pointer is on the middle message (unread_count = half the thread, a ZCOUNT).`,
+    );
+  }
+  return parts.join('\n\n');
+}
+
 // ---------------------------------------------------------------- memory and delete
 
 interface MemoryResult {
@@ -1009,6 +1234,43 @@ function verdicts(cases: CaseResult[], mem?: MemoryResult, del?: DeleteResult): 
       met: r <= 1.5,
     });
   }
+  const ic = find(INBOX_CASE, READ_IN_FLIGHT);
+  if (ic) {
+    const svc = ic.targets.find((t) => t.role === 'service')!;
+    const floor = ic.targets.find((t) => t.role === 'storage')!;
+    const r = svc.rps / floor.rps;
+    out.push({
+      target: `gRPC ListChats, page of 25 of ${INBOX_CHATS.toLocaleString('en')} chats, ${READ_IN_FLIGHT} in flight ≥ 0.6 × storage floor`,
+      value: `${fmtRatio(r)} (server CPU per call: floor ${floor.cpuUs.toFixed(0)} µs ÷ service ${svc.cpuUs.toFixed(0)} µs = ${fmtRatio(floor.cpuUs / svc.cpuUs)})`,
+      met: r >= 0.6,
+    });
+  }
+  for (const name of [MARK_CASE, UNREAD_CASE]) {
+    const c = find(name, READ_IN_FLIGHT);
+    if (!c) continue;
+    const t = (role: Target['role']) => c.targets.find((x) => x.role === role)!;
+    for (const [svcRole, floorRole, size] of [
+      ['service', 'storage', READ_BIG],
+      ['small', 'smallStorage', READ_SMALL],
+    ] as const) {
+      const svc = t(svcRole);
+      const floor = t(floorRole);
+      const r = svc.rps / floor.rps;
+      out.push({
+        target: `${name}, thread of ${size.toLocaleString('en')}, ${READ_IN_FLIGHT} in flight ≥ 0.6 × storage floor`,
+        value: `${fmtRatio(r)} (server CPU per call: floor ${floor.cpuUs.toFixed(0)} µs ÷ service ${svc.cpuUs.toFixed(0)} µs = ${fmtRatio(floor.cpuUs / svc.cpuUs)})`,
+        met: r >= 0.6,
+      });
+    }
+    const big = t('service');
+    const small = t('small');
+    const r = big.cpuUs / small.cpuUs;
+    out.push({
+      target: `${name}: server CPU per call, thread of ${READ_BIG.toLocaleString('en')} ≤ 1.5 × thread of ${READ_SMALL.toLocaleString('en')}`,
+      value: `${big.cpuUs.toFixed(0)} µs / ${small.cpuUs.toFixed(0)} µs = ${fmtRatio(r)}`,
+      met: r <= 1.5,
+    });
+  }
   if (mem) out.push({ target: 'Redis memory per message ≤ 1.6 × raw JSON', value: `${mem.bytesPerMessage.toFixed(0)} B / ${mem.rawJsonBytes} B = ${mem.ratio.toFixed(2)}`, met: mem.ratio <= 1.6 });
   if (del) out.push({ target: 'DeleteThread of 1,000,000 messages ≤ 2 × of 10', value: `${fmtMs(median(del.bigMs))} ms / ${fmtMs(median(del.smallMs))} ms = ${del.ratio.toFixed(2)}`, met: del.ratio <= 2 });
   return out;
@@ -1099,6 +1361,7 @@ const CASE_NAMES = [
   `${CURSOR_CASE} ${CURSOR_IN_FLIGHT}`,
   ...LIFECYCLE_METHODS.flatMap((m) => [1, 64].map((n) => `gRPC ${m} ${n}`)),
   `${HALF_CASE} ${HALF_IN_FLIGHT}`,
+  ...[INBOX_CASE, MARK_CASE, UNREAD_CASE].map((n) => `${n} ${READ_IN_FLIGHT}`),
 ];
 const FEED_WANTED = !ONLY || ONLY.test(FEED_CASE);
 /** BENCH_ONLY naming the live feed and no other case (e.g. BENCH_ONLY=feed): only feed.ts runs, no memory or DeleteThread measurement either. */
@@ -1194,6 +1457,28 @@ async function loadCases(): Promise<void> {
       await waitLazyFree(env.redis);
     }
 
+    // Inboxes and read state (issue 16): the inbox is made through the API; the two threads are filled and
+    // deleted after their cases.
+    let inboxNotes: string | undefined;
+    if (inboxWanted() || readWanted()) {
+      let rs: ReadState | undefined;
+      if (inboxWanted()) {
+        log(`${INBOX_CASE}: ${INBOX_CHATS.toLocaleString('en')} chats through the API`);
+        const t0 = Date.now();
+        await prepareInbox(rpc);
+        log(`  made in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+        await runLogged(await inboxCase(env));
+      }
+      if (readWanted()) {
+        log(`read-state cases: threads of ${READ_BIG.toLocaleString('en')} and ${READ_SMALL.toLocaleString('en')} messages`);
+        rs = await prepareRead(env, rpc);
+        for (const c of await readCases(env, rs)) await runLogged(c);
+        for (const t of [rs.big, rs.small]) await rpc.call(threadDef.deleteThread, { id: t.threadId });
+        await waitLazyFree(env.redis);
+      }
+      inboxNotes = inboxReport(rs, inboxWanted());
+    }
+
     // Last of the load cases, so that its big thread is in Redis during no other case; deleted after it.
     if (wanted(CURSOR_CASE, CURSOR_IN_FLIGHT)) {
       log(`${CURSOR_CASE}: a thread of ${CURSOR_MESSAGES.toLocaleString('en')} messages and a cursor at its oldest end`);
@@ -1212,7 +1497,7 @@ async function loadCases(): Promise<void> {
     }
     rpc.close();
 
-    const text = report(m, results, mem, del, (Date.now() - started) / 1000, lifecycleNotes);
+    const text = report(m, results, mem, del, (Date.now() - started) / 1000, [lifecycleNotes, inboxNotes].filter(Boolean).join('\n\n') || undefined);
     process.stdout.write('\n' + text);
     mkdirSync(OUT, { recursive: true });
     writeFileSync(join(OUT, 'last-run.md'), text);

@@ -9,7 +9,9 @@
  * grpc-status 0; any other answer fails the run.
  *
  * The requests: UpdateMessageRequest { thread_id, id, text } or
- * DeleteMessageRequest { thread_id, id }, the ids taken from a file (one per
+ * DeleteMessageRequest { thread_id, id }, or threads' MarkReadRequest
+ * { thread_id, user_id, message_id } (the same field numbers: the file's lines
+ * are then user ids, and `text` is the message id), the ids taken from a file (one per
  * line) from line `start` on; `cycle` goes round the file (UpdateMessage: each
  * call a real edit), otherwise running out of ids fails the run (DeleteMessage:
  * every call deletes a message not yet deleted).
@@ -32,7 +34,7 @@ export interface VaryLoadSpec {
   idsFile: string;
   start: number;
   cycle: boolean;
-  /** UpdateMessage: the new text; absent for DeleteMessage. */
+  /** Field 3: UpdateMessage's new text; MarkRead's message_id; absent for DeleteMessage. */
   text?: string;
 }
 
@@ -66,7 +68,7 @@ function field(no: number, s: string): Buffer {
 async function main(): Promise<void> {
   const spec = JSON.parse(process.argv[2]) as VaryLoadSpec;
   const ids = readFileSync(spec.idsFile, 'utf8').split('\n').filter(Boolean);
-  // Fields 1 (thread_id), 2 (id), 3 (text) of both request messages; the gRPC frame around them.
+  // Fields 1 (thread_id), 2 (id; MarkRead: user_id), 3 (text; MarkRead: message_id); the gRPC frame around them.
   const head = field(1, spec.threadId);
   const tail = spec.text ? field(3, spec.text) : Buffer.alloc(0);
   let next = spec.start;

@@ -12,6 +12,13 @@
  *                   decode, new text and edited time (TIME), encode, HSET, XADD an event
  *   deleteMessage   ZSCORE, HGET the record, decode, deleted time (TIME), encode, ZREM from
  *                   the visible zset, ZADD to the deleted one, HSET, XADD an event
+ *   listChats       ZREVRANGE of a user's inbox 0..limit-1, then per chat HGETALL meta,
+ *                   ZRANGE -1 -1 of its seq zset, HGET that record, HGET the user's read
+ *                   pointer, ZCOUNT after it: ALL in one script (issue 16)
+ *   markRead        ZSCORE of the message, HGET the user's pointer, HSET when it moves
+ *                   forward, HGETALL meta (the reply's thread), ZCOUNT after the pointer
+ *   readUnread      HGETALL meta, HGET the user's pointer, ZCOUNT after it (ReadThread
+ *                   with user_id)
  *
  * Update and delete work on the thread named in the request, in the store's layout
  * (a thread of their own, filled for the floor: lib/fill.ts), and leave out what the
@@ -25,7 +32,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Chat } from '../../test/gen/chats/chats';
-import type { Message } from '../../test/gen/threads/threads';
+import type { Message, Thread } from '../../test/gen/threads/threads';
 
 const CREATE_MESSAGE = `
 local seq = redis.call('HINCRBY', KEYS[1], 's', 1)
@@ -95,7 +102,48 @@ redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[2], '*', 't', 'deleted', 'm', AR
 return { seq, rec.s, rec.a, now }
 `;
 
+// KEYS[1]: a user's inbox (zset chat id -> activity). ARGV: the chats' key prefix ("pl1:{<ns>:c:"), user id, limit.
+// → { { meta (HGETALL), { newest id, seq } or {}, its record or '', unread }, … } newest activity first.
+// The chats' keys are built inside the script and are not declared in KEYS: allowed on one Redis (not
+// in cluster mode, where each chat lives in a slot of its own), which is what the benchmark runs.
+const LIST_CHATS = `
+local ids = redis.call('ZREVRANGE', KEYS[1], 0, tonumber(ARGV[3]) - 1)
+local out = {}
+for i = 1, #ids do
+  local b = ARGV[1] .. ids[i] .. '}'
+  local meta = redis.call('HGETALL', b .. ':meta')
+  local newest = redis.call('ZRANGE', b .. ':seq', -1, -1, 'WITHSCORES')
+  local rec = ''
+  if #newest > 0 then rec = redis.call('HGET', b .. ':msg', newest[1]) end
+  local at = redis.call('HGET', b .. ':rd', ARGV[2]) or '0'
+  out[#out + 1] = { meta, newest, rec, redis.call('ZCOUNT', b .. ':seq', '(' .. at, '+inf') }
+end
+return out
+`;
+
+// KEYS: meta, order (visible), read pointers. ARGV: user id, message id. → { meta (HGETALL), unread } or nil.
+const MARK_READ = `
+local seq = redis.call('ZSCORE', KEYS[2], ARGV[2])
+if not seq then return false end
+local to = tonumber(seq)
+local at = tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0')
+if to > at then
+  redis.call('HSET', KEYS[3], ARGV[1], seq)
+  at = to
+end
+return { redis.call('HGETALL', KEYS[1]), redis.call('ZCOUNT', KEYS[2], '(' .. at, '+inf') }
+`;
+
+// KEYS: meta, order (visible), read pointers. ARGV: user id. → { meta (HGETALL), unread }.
+const READ_UNREAD = `
+local at = redis.call('HGET', KEYS[3], ARGV[1]) or '0'
+return { redis.call('HGETALL', KEYS[1]), redis.call('ZCOUNT', KEYS[2], '(' .. at, '+inf') }
+`;
+
 interface Scripted extends Redis {
+  floorListChats(inbox: string, prefix: string, userId: string, limit: number): Promise<[string[], string[], string, number][]>;
+  floorMarkRead(meta: string, order: string, reads: string, userId: string, messageId: string): Promise<[string[], number] | null>;
+  floorReadUnread(meta: string, order: string, reads: string, userId: string): Promise<[string[], number]>;
   floorCreateMessage(meta: string, order: string, bodies: string, id: string, body: string): Promise<[number, number, number]>;
   /** Flat: ids-with-scores, bodies, ids-with-scores, bodies, … */
   floorReadLatest(numKeys: number, ...args: (string | number)[]): Promise<(string | null)[][]>;
@@ -113,6 +161,29 @@ function toMessages(threadId: string, page: string[], bodies: (string | null)[],
   }
 }
 
+/** HGETALL's flat list as an object. */
+function flat(list: string[]): Record<string, string> {
+  const o: Record<string, string> = {};
+  for (let i = 0; i + 1 < list.length; i += 2) o[list[i]] = list[i + 1];
+  return o;
+}
+
+/** A thread record (src/store/record.ts META) with its times as stored (19-digit strings, not RFC 3339). */
+function toThread(meta: string[], unread: number): Thread {
+  const f = flat(meta);
+  return {
+    id: f.id ?? '',
+    groupId: f.g ?? '',
+    topic: f.t ?? '',
+    createdAt: f.c ?? '',
+    metadata: {},
+    lastMessageAt: f.l ?? '',
+    messageCount: f.n ?? '0',
+    updatedAt: f.ua ?? f.c ?? '',
+    unreadCount: String(unread),
+  };
+}
+
 export class FloorStore {
   private constructor(
     private readonly redis: Scripted,
@@ -127,6 +198,9 @@ export class FloorStore {
     r.defineCommand('floorChat', { numberOfKeys: 1, lua: CHAT });
     r.defineCommand('floorUpdateMessage', { numberOfKeys: 3, lua: UPDATE_MESSAGE });
     r.defineCommand('floorDeleteMessage', { numberOfKeys: 4, lua: DELETE_MESSAGE });
+    r.defineCommand('floorListChats', { numberOfKeys: 1, lua: LIST_CHATS });
+    r.defineCommand('floorMarkRead', { numberOfKeys: 3, lua: MARK_READ });
+    r.defineCommand('floorReadUnread', { numberOfKeys: 3, lua: READ_UNREAD });
     await r.connect();
     return new FloorStore(r as Scripted, ns);
   }
@@ -182,6 +256,44 @@ export class FloorStore {
     const r = await this.redis.floorDeleteMessage(`${b}:seq`, `${b}:del`, `${b}:msg`, `${b}:feed`, id, FEED_RETENTION);
     if (!r) return null;
     return { id, authorId: r[2], threadId, text: '', sentAt: r[1], seq: String(r[0]), metadata: {}, editedAt: '', deletedAt: r[3] };
+  }
+
+  /**
+   * A user's newest `limit` chats with their last message and the user's unread count (ListChats),
+   * from one script. Times and the last message's record are as stored (the record not decoded: its
+   * JSON is the text), as the other storage floors answer.
+   */
+  async listChats(userId: string, limit: number): Promise<Chat[]> {
+    const rows = await this.redis.floorListChats(`pl1:{${this.ns}:u:${userId}}:chats`, `pl1:{${this.ns}:c:`, userId, limit || 25);
+    return rows.map(([meta, newest, rec, unread]) => {
+      const f = flat(meta);
+      const id = f.id ?? '';
+      return {
+        id,
+        userIds: f.u ? (JSON.parse(f.u) as string[]) : [],
+        createdAt: f.c ?? '0',
+        metadata: {},
+        lastMessageAt: f.l ?? '0',
+        messageCount: f.n ?? '0',
+        updatedAt: f.ua ?? f.c ?? '0',
+        unreadCount: String(unread),
+        lastMessage: newest.length ? { id: newest[0], authorId: '', chatId: id, text: rec, sentAt: '', seq: newest[1], metadata: {}, editedAt: '', deletedAt: '' } : undefined,
+      };
+    });
+  }
+
+  /** MarkRead of a thread: null when the message is not in it. The thread as stored, with the user's unread count. */
+  async markRead(threadId: string, userId: string, messageId: string): Promise<Thread | null> {
+    const b = this.threadBase(threadId);
+    const r = await this.redis.floorMarkRead(`${b}:meta`, `${b}:seq`, `${b}:rd`, userId, messageId);
+    return r ? toThread(r[0], r[1]) : null;
+  }
+
+  /** ReadThread with user_id: the thread as stored, with the user's unread count. */
+  async readUnread(threadId: string, userId: string): Promise<Thread> {
+    const b = this.threadBase(threadId);
+    const r = await this.redis.floorReadUnread(`${b}:meta`, `${b}:seq`, `${b}:rd`, userId);
+    return toThread(r[0], r[1]);
   }
 
   disconnect(): void {

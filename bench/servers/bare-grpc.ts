@@ -13,11 +13,16 @@
  *     UpdateMessage   HGET the record (+ ZSCORE), new text and edited time, HSET, XADD
  *     DeleteMessage   ZSCORE, HGET, ZREM + ZADD (visible → deleted zset), HSET, XADD
  *                     (both on the thread the request names: a thread filled for the floor)
+ *     ListChats       ZREVRANGE of the user's inbox, then per chat HGETALL meta, ZRANGE -1 -1,
+ *                     HGET the record, HGET the read pointer, ZCOUNT: all in one script
+ *     MarkRead        ZSCORE, HGET the pointer, HSET (forward only), HGETALL meta, ZCOUNT
+ *     ReadThread      (with user_id) HGETALL meta, HGET the pointer, ZCOUNT
+ *                     (these three: storage mode only, on the real keys; issue 16)
  *
  * Env: PORT, BENCH_MODE, REDIS_URL (storage), BENCH_NS (the namespace in the real keys).
  */
 import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
-import { ChatsService, type CreateChatRequest, type CreateChatResponse } from '../../test/gen/chats/chats';
+import { ChatsService, type CreateChatRequest, type CreateChatResponse, type ListChatsRequest, type ListChatsResponse } from '../../test/gen/chats/chats';
 import {
   ThreadsService,
   type CreateMessageRequest,
@@ -30,6 +35,10 @@ import {
   type ListMessagesResponse,
   type RecentMessagesRequest,
   type RecentMessagesResponse,
+  type MarkReadRequest,
+  type MarkReadResponse,
+  type ReadThreadRequest,
+  type ReadThreadResponse,
 } from '../../test/gen/threads/threads';
 import { FloorStore } from '../lib/floor-store';
 import { FAKE_CHAT, FAKE_THREAD_ID, LIST_LIMIT, RECENT_PER_THREAD, RECENT_THREADS, fakeMessage } from '../lib/shapes';
@@ -88,7 +97,19 @@ function storageHandlers(store: FloorStore): { threads: UntypedServiceImplementa
     const req = call.request;
     store.deleteMessage(req.threadId, req.id).then((message) => (message ? cb(null, { message }) : notFound(cb as never)), fail(cb));
   };
-  return { threads: { createMessage, listMessages, recentMessages, updateMessage, deleteMessage }, chats: { createChat } };
+  const listChats: Handler<ListChatsRequest, ListChatsResponse> = (call, cb) => {
+    const req = call.request;
+    store.listChats(req.userId, Number(req.limit)).then((chats) => cb(null, { chats, nextCursor: '', prevCursor: '', hasMore: false }), fail(cb));
+  };
+  const markRead: Handler<MarkReadRequest, MarkReadResponse> = (call, cb) => {
+    const req = call.request;
+    store.markRead(req.threadId, req.userId, req.messageId).then((thread) => (thread ? cb(null, { thread }) : notFound(cb as never)), fail(cb));
+  };
+  const readThread: Handler<ReadThreadRequest, ReadThreadResponse> = (call, cb) => {
+    const req = call.request;
+    store.readUnread(req.id, req.userId).then((thread) => cb(null, { thread }), fail(cb));
+  };
+  return { threads: { createMessage, listMessages, recentMessages, updateMessage, deleteMessage, markRead, readThread }, chats: { createChat, listChats } };
 }
 
 async function main(): Promise<void> {
