@@ -30,7 +30,7 @@ import { randomBytes } from 'node:crypto';
 import { chatSetKey, containerKeys, groupKeys, namespaceRateKey, SECRET_KEY, userChatsKey, userReadIndexKey } from './keys';
 import { storeOpLatency } from '../metrics/service';
 import { isTimeout, isUnreachable } from './redis-errors';
-import { decodeContainer, decodeMessage, encodeMetadata, encodeNewMessage, META, outcome } from './record';
+import { decodeContainer, decodeMessage, encodeMetadata, encodeNewMessage, META, outcome, type Outcome } from './record';
 import { defineScripts, type ScriptedRedis } from './scripts';
 
 export interface RedisStoreOptions {
@@ -172,7 +172,9 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
   listGroup(ns: string, kind: Kind, groupId: string, page: ContainerPage): Promise<Page<Container>> {
     const g = groupKeys(ns, kind, groupId);
     const index = page.orderBy === 'last_message_at' ? g.activity : g.index;
-    const read = page.userId ? (id: string) => this.summary(ns, kind, id, { userId: page.userId }) : (id: string) => this.getContainer(ns, kind, id);
+    const read = page.userId
+      ? (ids: string[]) => this.summaries(ns, kind, ids, { userId: page.userId })
+      : (ids: string[]) => Promise.all(ids.map((id) => this.getContainer(ns, kind, id)));
     return this.guard('listGroup', () => this.indexPage(kind, index, page, read));
   }
 
@@ -183,11 +185,11 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
    * delete stopped halfway) drops them and is read again, so its items,
    * positions and flags all describe live containers.
    */
-  private async indexPage(kind: Kind, index: string, page: ContainerPage, read: (id: string) => Promise<Container | null>): Promise<Page<Container>> {
+  private async indexPage(kind: Kind, index: string, page: ContainerPage, read: (ids: string[]) => Promise<(Container | null)[]>): Promise<Page<Container>> {
     const c = page.cursor;
     for (let attempt = 0; ; attempt++) {
       const [ids, scores, hasMore, followsLast] = outcome(kind, await this.redis.groupPage(index, page.order, page.offset, page.limit, c?.dir ?? '', c?.at ?? 0));
-      const found = await Promise.all(ids.map(read));
+      const found = await read(ids);
       const stale = ids.filter((_, i) => found[i] === null);
       if (stale.length === 0 || attempt === 1) {
         const live = found.map((x, i) => [x, Number(scores[i])] as const).filter((p): p is readonly [Container, number] => p[0] !== null);
@@ -292,13 +294,22 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
     return this.guard('summary', async () => {
       const k = containerKeys(ns, kind, id);
       const reply = await this.redis.summary(k.meta, k.order, k.bodies, k.reads, opts.userId ?? '', opts.lastMessage ? '1' : '0');
-      if (reply[0] === 'NO_CONTAINER') return null;
-      const [meta, unread, lastId, lastSeq, lastRecord] = outcome(kind, reply);
-      const c = decodeContainer(kind, meta)!;
-      if (unread >= 0) c.unreadCount = unread;
-      if (opts.lastMessage) c.lastMessage = lastId ? decodeMessage(id, lastId, lastSeq, lastRecord) : null;
-      return c;
+      return decodeSummary(kind, id, opts, reply);
     });
+  }
+
+  /**
+   * Summaries of several containers: one script per container on a cluster
+   * (each lives in its own slot), one script for all on a single Redis.
+   */
+  private async summaries(ns: string, kind: Kind, ids: readonly string[], opts: { userId?: string; lastMessage?: boolean }): Promise<(Container | null)[]> {
+    if (this.options.clusterNodes?.length || ids.length <= 1) return Promise.all(ids.map((id) => this.summary(ns, kind, id, opts)));
+    const keys = ids.flatMap((id) => {
+      const k = containerKeys(ns, kind, id);
+      return [k.meta, k.order, k.bodies, k.reads];
+    });
+    const [, replies] = await this.redis.summaries(keys.length, ...keys, opts.userId ?? '', opts.lastMessage ? '1' : '0');
+    return replies.map((r, i) => decodeSummary(kind, ids[i], opts, r));
   }
 
   markRead(ns: string, kind: Kind, id: string, userId: string, messageId: string): Promise<Container> {
@@ -320,7 +331,7 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
     return this.guard('unread', async () => {
       const index = kind === 'chat' ? userChatsKey(ns, userId) : userReadIndexKey(ns, userId, kind, groupId);
       const ids = await this.redis.zrevrange(index, 0, max - 1);
-      const found = await Promise.all(ids.map((id) => this.summary(ns, kind, id, { userId })));
+      const found = await this.summaries(ns, kind, ids, { userId });
       const stale = ids.filter((_, i) => found[i] === null);
       // Entries of deleted containers (their removal is a follow-up, or none for read indexes) go now.
       if (stale.length) await this.redis.zrem(index, ...stale);
@@ -330,7 +341,7 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
 
   listInbox(ns: string, userId: string, page: ContainerPage): Promise<Page<Container>> {
     return this.guard('listInbox', () =>
-      this.indexPage('chat', userChatsKey(ns, userId), page, (id) => this.summary(ns, 'chat', id, { userId, lastMessage: true })),
+      this.indexPage('chat', userChatsKey(ns, userId), page, (ids) => this.summaries(ns, 'chat', ids, { userId, lastMessage: true })),
     );
   }
 
@@ -448,4 +459,19 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
 /** A time in ns (a decimal string) as Unix µs, the score of activity orders (exact in a double). */
 function micros(at: Nanos): string {
   return at.slice(0, -3);
+}
+
+/** A summary script's reply as a container (null when absent). */
+function decodeSummary(
+  kind: Kind,
+  id: string,
+  opts: { lastMessage?: boolean },
+  reply: [Outcome, string[], number, string, string, string] | [Outcome],
+): Container | null {
+  if (reply[0] === 'NO_CONTAINER') return null;
+  const [meta, unread, lastId, lastSeq, lastRecord] = outcome(kind, reply as [Outcome, string[], number, string, string, string]);
+  const c = decodeContainer(kind, meta)!;
+  if (unread >= 0) c.unreadCount = unread;
+  if (opts.lastMessage) c.lastMessage = lastId ? decodeMessage(id, lastId, lastSeq, lastRecord) : null;
+  return c;
 }

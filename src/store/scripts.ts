@@ -1,7 +1,7 @@
 /**
  * Loads the Lua scripts in `lua/` and registers each on an ioredis client with
  * defineCommand. The file name carries the key count (`appendMessage-3.lua`:
- * three KEYS). `--- @include "includes/x"` lines are replaced by that file, once
+ * three KEYS; `-0`: a variadic script, called with the key count first). `--- @include "includes/x"` lines are replaced by that file, once
  * per script. ioredis sends EVALSHA and falls back to EVAL on NOSCRIPT, so a
  * restarted or flushed Redis needs nothing from us; the SHA changes with the
  * text, so two releases sharing one Redis never run each other's version.
@@ -47,6 +47,7 @@ export interface ScriptCommands {
   updateContainer(meta: string, topic: string, metadata: string, maxKeys: number, maxBytes: number): Promise<[Outcome, string[]]>;
   deleteContainer(meta: string, order: string, deleted: string, records: string, feed: string, reads: string): Promise<['OK', string?, string?]>;
   summary(meta: string, order: string, records: string, reads: string, userId: string, withLast: '0' | '1'): Promise<[Outcome, string[], number, string, string, string]>;
+  summaries(numberOfKeys: number, ...keysThenArgs: string[]): Promise<['OK', [Outcome, string[], number, string, string, string][]]>;
   markRead(meta: string, order: string, deleted: string, reads: string, userId: string, messageId: string): Promise<[Outcome, string[], number]>;
   inboxTouch(index: string, chatId: string, activityMicros: string): Promise<number>;
   changeMessage(
@@ -110,6 +111,6 @@ export interface ScriptCommands {
 export type ScriptedRedis = (Redis | Cluster) & ScriptCommands;
 
 export function defineScripts(client: Redis | Cluster, scripts = loadScripts()): ScriptedRedis {
-  for (const s of scripts) client.defineCommand(s.name, { numberOfKeys: s.numberOfKeys, lua: s.lua });
+  for (const s of scripts) client.defineCommand(s.name, { numberOfKeys: s.numberOfKeys === 0 ? undefined : s.numberOfKeys, lua: s.lua });
   return client as ScriptedRedis;
 }

@@ -17,22 +17,6 @@
            last message id, its seq, its record } ('' for no last message).
 ]]
 --- @include "includes/readMeta"
+--- @include "includes/summary"
 
-local meta = readMeta(KEYS[1])
-if #meta == 0 then
-  return { 'NO_CONTAINER' }
-end
-local unread = -1
-if ARGV[1] ~= '' then
-  local at = redis.call('HGET', KEYS[4], ARGV[1]) or '0'
-  unread = redis.call('ZCOUNT', KEYS[2], '(' .. at, '+inf')
-end
-local lastId, lastSeq, lastRecord = '', '', ''
-if ARGV[2] == '1' then
-  local newest = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
-  if #newest > 0 then
-    lastId, lastSeq = newest[1], newest[2]
-    lastRecord = redis.call('HGET', KEYS[3], lastId)
-  end
-end
-return { 'OK', meta, unread, lastId, lastSeq, lastRecord }
+return summary(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], ARGV[2])
