@@ -25,6 +25,7 @@ import { httpInFlight, httpMetrics } from './metrics';
 import { buildRoutes, type Route, type RouteTable } from './routes';
 import { loadRegistry } from '../src/descriptors';
 import { apiReference } from './docs';
+import { explorer } from './explorer';
 
 export interface GatewayOptions {
   /** Where calls go: `inProcess(...)` or `remote(...)` from dispatch.ts. */
@@ -112,6 +113,8 @@ export function createGateway(opts: GatewayOptions): Gateway {
 
   // GET /openapi.json and /docs, open like /healthz (docs.ts).
   app.use(apiReference(opts.registry ?? loadRegistry()));
+  // GET /explorer, the browser page over the JSON routes (explorer.ts).
+  app.use(explorer());
 
   // Routing by exact path: 404 for an unknown one, 405 for a known one with another method.
   app.use((req: Request, res: Response, next: NextFunction) => {
