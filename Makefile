@@ -29,7 +29,7 @@ redis:
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update && $$SUDO apt-get install -y redis-server; }
 
-# chromium from Debian when it is missing, for the /docs browser test (test/docs/browser.test.ts).
+# chromium from Debian when it is missing, for the /docs and /explorer browser tests (test/docs/browser.test.ts, explorer.test.ts).
 chromium:
 	@command -v chromium >/dev/null || [ -x "$${CHROMIUM_BIN:-/usr/lib/chromium/chromium}" ] || { \
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
