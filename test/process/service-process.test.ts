@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { Redis } from 'ioredis';
 import { clients, failure, stable } from '../helpers/grpc';
-import { startProcess, startService } from '../helpers/process';
+import { startProcess, startService as spawnService, type ServiceProcess } from '../helpers/process';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -15,6 +15,17 @@ function tempDir(): string {
   return d;
 }
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+/** Every service a test starts is stopped after it, also when an assertion failed midway (its embedded Redis with it). */
+const running: ServiceProcess[] = [];
+afterEach(async () => {
+  for (const p of running.splice(0)) if (p.child.exitCode === null && p.child.signalCode === null) await p.stop();
+});
+async function startService(env: Record<string, string>): Promise<ServiceProcess> {
+  const p = await spawnService(env);
+  running.push(p);
+  return p;
+}
 
 /** The default key the service created in DATA_DIR on its first start. */
 const tokenOf = (dataDir: string) => readFileSync(join(dataDir, 'api-key'), 'utf8').trim().split(':')[1];
