@@ -49,6 +49,19 @@ export const META = {
   updatedAt: 'ua',
 } as const;
 
+/** The fields a summary read answers, in this order (lua/includes/summary.lua): the id first. */
+export const SUMMARY_FIELDS = [META.id, META.group, META.topic, META.createdAt, META.users, META.lastSeq, META.count, META.lastMessageAt, META.metadata, META.updatedAt];
+
+/** A summary's values (SUMMARY_FIELDS order, null for an absent field) as a container. */
+export function decodeSummaryFields(kind: Kind, values: (string | null)[]): Container | null {
+  const f: Record<string, string> = {};
+  SUMMARY_FIELDS.forEach((name, i) => {
+    const v = values[i];
+    if (v !== null && v !== undefined) f[name] = v;
+  });
+  return decodeContainer(kind, f);
+}
+
 /** A container hash as HGETALL gives it (ioredis: an object; a script: a flat list). */
 export function decodeContainer(kind: Kind, fields: Record<string, string> | string[] | null): Container | null {
   const f = Array.isArray(fields) ? pairs(fields) : fields;

@@ -30,7 +30,7 @@ import { randomBytes } from 'node:crypto';
 import { chatSetKey, containerKeys, groupKeys, namespaceRateKey, SECRET_KEY, userChatsKey, userReadIndexKey } from './keys';
 import { storeOpLatency } from '../metrics/service';
 import { isTimeout, isUnreachable } from './redis-errors';
-import { decodeContainer, decodeMessage, encodeMetadata, encodeNewMessage, META, outcome, type Outcome } from './record';
+import { decodeContainer, decodeMessage, decodeSummaryFields, encodeMetadata, encodeNewMessage, META, outcome, SUMMARY_FIELDS, type Outcome } from './record';
 import { defineScripts, type ScriptedRedis } from './scripts';
 
 export interface RedisStoreOptions {
@@ -293,7 +293,7 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
   summary(ns: string, kind: Kind, id: string, opts: { userId?: string; lastMessage?: boolean }): Promise<Container | null> {
     return this.guard('summary', async () => {
       const k = containerKeys(ns, kind, id);
-      const reply = await this.redis.summary(k.meta, k.order, k.bodies, k.reads, opts.userId ?? '', opts.lastMessage ? '1' : '0');
+      const reply = await this.redis.summary(k.meta, k.order, k.bodies, k.reads, opts.userId ?? '', opts.lastMessage ? '1' : '0', ...SUMMARY_FIELDS);
       return decodeSummary(kind, id, opts, reply);
     });
   }
@@ -308,7 +308,7 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
       const k = containerKeys(ns, kind, id);
       return [k.meta, k.order, k.bodies, k.reads];
     });
-    const [, replies] = await this.redis.summaries(keys.length, ...keys, opts.userId ?? '', opts.lastMessage ? '1' : '0');
+    const [, replies] = await this.redis.summaries(keys.length, ...keys, opts.userId ?? '', opts.lastMessage ? '1' : '0', ...SUMMARY_FIELDS);
     return replies.map((r, i) => decodeSummary(kind, ids[i], opts, r));
   }
 
@@ -466,11 +466,11 @@ function decodeSummary(
   kind: Kind,
   id: string,
   opts: { lastMessage?: boolean },
-  reply: [Outcome, string[], number, string, string, string] | [Outcome],
+  reply: [Outcome, (string | null)[], number, string, string, string] | [Outcome],
 ): Container | null {
   if (reply[0] === 'NO_CONTAINER') return null;
-  const [meta, unread, lastId, lastSeq, lastRecord] = outcome(kind, reply as [Outcome, string[], number, string, string, string]);
-  const c = decodeContainer(kind, meta)!;
+  const [values, unread, lastId, lastSeq, lastRecord] = outcome(kind, reply as [Outcome, (string | null)[], number, string, string, string]);
+  const c = decodeSummaryFields(kind, values)!;
   if (unread >= 0) c.unreadCount = unread;
   if (opts.lastMessage) c.lastMessage = lastId ? decodeMessage(id, lastId, lastSeq, lastRecord) : null;
   return c;

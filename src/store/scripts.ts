@@ -46,8 +46,16 @@ export interface ScriptCommands {
   createContainer(meta: string, id: string, group: string, topic: string, users: string, metadata: string): Promise<['OK', string[]]>;
   updateContainer(meta: string, topic: string, metadata: string, maxKeys: number, maxBytes: number): Promise<[Outcome, string[]]>;
   deleteContainer(meta: string, order: string, deleted: string, records: string, feed: string, reads: string): Promise<['OK', string?, string?]>;
-  summary(meta: string, order: string, records: string, reads: string, userId: string, withLast: '0' | '1'): Promise<[Outcome, string[], number, string, string, string]>;
-  summaries(numberOfKeys: number, ...keysThenArgs: string[]): Promise<['OK', [Outcome, string[], number, string, string, string][]]>;
+  summary(
+    meta: string,
+    order: string,
+    records: string,
+    reads: string,
+    userId: string,
+    withLast: '0' | '1',
+    ...fields: string[]
+  ): Promise<[Outcome, (string | null)[], number, string, string, string]>;
+  summaries(numberOfKeys: number, ...keysThenArgs: string[]): Promise<['OK', [Outcome, (string | null)[], number, string, string, string][]]>;
   markRead(meta: string, order: string, deleted: string, reads: string, userId: string, messageId: string): Promise<[Outcome, string[], number]>;
   inboxTouch(index: string, chatId: string, activityMicros: string): Promise<number>;
   changeMessage(

@@ -1,10 +1,12 @@
 --[[
-  summary(meta, order, records, reads, user, withLast): a container as a
-  reader sees it (lua/summary-4.lua says what each part is).
+  summary(meta, order, records, reads, user, withLast, fields): a container
+  as a reader sees it (lua/summary-4.lua says what each part is); `fields`
+  the record's fields to answer, in their order (src/store/record.ts
+  SUMMARY_FIELDS; the first is the id: absent means no container).
 ]]
-local function summary(meta, order, records, reads, user, withLast)
-  local rec = readMeta(meta)
-  if #rec == 0 then
+local function summary(meta, order, records, reads, user, withLast, fields)
+  local rec = redis.call('HMGET', meta, unpack(fields))
+  if not rec[1] then
     return { 'NO_CONTAINER' }
   end
   local unread = -1
