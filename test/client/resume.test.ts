@@ -104,9 +104,10 @@ it('a SIGKILL and restart of the service mid-subscription, with a writer sending
   expect(received.map((m) => m.id)).toEqual(sent.map((m) => m.id));
   expect(received.map((m) => Number(m.seq))).toEqual(Array.from({ length: TOTAL }, (_, i) => i + 1));
   expect(new Set(received.map((m) => m.cursor)).size).toBe(TOTAL);
-  // It did reconnect (the crash was seen), and the stream is cancelled now the loop was left.
+  // It did reconnect (the crash was seen), and the stream is cancelled now the loop was left. (The
+  // resumed stream's own `live` may come after the last message the loop waits for, so it is not counted.)
   expect(sub.reconnects).toBeGreaterThanOrEqual(1);
-  expect(lives).toBeGreaterThanOrEqual(2);
+  expect(lives).toBeGreaterThanOrEqual(1);
   expect(types.filter((t) => t === 'resync_required')).toEqual([]);
   // The writer's message that met the outage was retried (UNAVAILABLE), not given up.
   const writeRetries = retries.slice(retriesBefore).filter((r) => r.method === '/threads.Threads/CreateMessage');
