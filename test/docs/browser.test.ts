@@ -10,71 +10,19 @@
  * after the tests it is closed, and if anything of it is left the whole group
  * is killed by its pid.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserServer } from 'playwright-core';
+import { ARTIFACTS, recordRequests, useBrowser } from '../helpers/browser';
 import { call } from '../helpers/gateway';
-import { ROOT } from '../helpers/process';
 import { useGatewayStack } from '../helpers/stack';
 
-/** CHROMIUM_BIN, else Debian's chromium (the binary itself, not the /usr/bin wrapper script). */
-function chromiumPath(): string {
-  const candidates = [process.env.CHROMIUM_BIN, '/usr/lib/chromium/chromium', '/usr/bin/chromium'].filter((p): p is string => !!p);
-  const found = candidates.find((p) => existsSync(p));
-  if (!found) throw new Error(`chromium is not installed (looked for ${candidates.join(', ')}): run \`make test\`, or apt-get install -y chromium`);
-  return found;
-}
-
-const ARTIFACTS = join(ROOT, 'test-artifacts');
 const stack = useGatewayStack();
-let server: BrowserServer | undefined;
-let browser: Browser | undefined;
-let pid: number | undefined;
-
-beforeAll(async () => {
-  server = await chromium.launchServer({ executablePath: chromiumPath(), headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
-  pid = server.process().pid;
-  browser = await chromium.connect(server.wsEndpoint());
-}, 60_000);
-
-afterAll(async () => {
-  await browser?.close().catch(() => undefined);
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([server?.close(), new Promise((r) => (timer = setTimeout(r, 5_000)))]).catch(() => undefined);
-  clearTimeout(timer);
-  if (pid !== undefined && alive(pid)) {
-    try {
-      process.kill(-pid, 'SIGKILL'); // its process group: the renderers and helpers too
-    } catch {
-      process.kill(pid, 'SIGKILL');
-    }
-  }
-});
-
-function alive(p: number): boolean {
-  try {
-    process.kill(p, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const b = useBrowser();
 
 it('renders every route of /openapi.json from local assets only', async () => {
   const doc = (await call(stack.gw.url, '/openapi.json', undefined, { method: 'GET' })).body as { paths: Record<string, unknown> };
-  const page = await browser!.newPage({ viewport: { width: 1280, height: 900 } });
-  const origin = new URL(stack.gw.url).origin;
-  const elsewhere: string[] = [];
-  const failed: string[] = [];
-  await page.route('**/*', (route) => {
-    const url = route.request().url();
-    if (new URL(url).origin === origin || url.startsWith('data:')) return route.continue();
-    elsewhere.push(url);
-    return route.abort();
-  });
-  page.on('requestfailed', (r) => failed.push(`${r.url()} ${r.failure()?.errorText}`));
-  const pageErrors: string[] = [];
-  page.on('pageerror', (e) => pageErrors.push(e.message));
+  const page = await b.browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const { elsewhere, failed, pageErrors } = await recordRequests(page, new URL(stack.gw.url).origin);
 
   const res = await page.goto(`${stack.gw.url}/docs`, { waitUntil: 'load' });
   expect(res?.status()).toBe(200);

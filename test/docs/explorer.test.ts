@@ -11,76 +11,21 @@
  * The browser runs in its own process group; after the tests it is closed,
  * and if anything of it is left the whole group is killed by its pid.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserServer, type Page } from 'playwright-core';
-import { ROOT } from '../helpers/process';
+import type { Page } from 'playwright-core';
+import { ARTIFACTS, recordRequests, useBrowser } from '../helpers/browser';
 import { TEST_TOKEN } from '../helpers/service';
 import { useGatewayStack } from '../helpers/stack';
 
-/** CHROMIUM_BIN, else Debian's chromium (the binary itself, not the /usr/bin wrapper script). */
-function chromiumPath(): string {
-  const candidates = [process.env.CHROMIUM_BIN, '/usr/lib/chromium/chromium', '/usr/bin/chromium'].filter((p): p is string => !!p);
-  const found = candidates.find((p) => existsSync(p));
-  if (!found) throw new Error(`chromium is not installed (looked for ${candidates.join(', ')}): run \`make test\`, or apt-get install -y chromium`);
-  return found;
-}
-
-const ARTIFACTS = join(ROOT, 'test-artifacts');
 const stack = useGatewayStack();
-let server: BrowserServer | undefined;
-let browser: Browser | undefined;
-let pid: number | undefined;
-
-beforeAll(async () => {
-  server = await chromium.launchServer({ executablePath: chromiumPath(), headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
-  pid = server.process().pid;
-  browser = await chromium.connect(server.wsEndpoint());
-}, 60_000);
-
-afterAll(async () => {
-  await browser?.close().catch(() => undefined);
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([server?.close(), new Promise((r) => (timer = setTimeout(r, 5_000)))]).catch(() => undefined);
-  clearTimeout(timer);
-  if (pid !== undefined && alive(pid)) {
-    try {
-      process.kill(-pid, 'SIGKILL'); // its process group: the renderers and helpers too
-    } catch {
-      process.kill(pid, 'SIGKILL');
-    }
-  }
-});
-
-function alive(p: number): boolean {
-  try {
-    process.kill(p, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const b = useBrowser();
 
 /** A page that records every request to another origin (and aborts it), failed requests, page errors and URLs asked for. */
 async function openExplorer(): Promise<{ page: Page; elsewhere: string[]; failed: string[]; pageErrors: string[]; urls: string[] }> {
-  const page = await browser!.newPage({ viewport: { width: 1100, height: 700 } });
-  const origin = new URL(stack.gw.url).origin;
-  const elsewhere: string[] = [];
-  const failed: string[] = [];
-  const pageErrors: string[] = [];
-  const urls: string[] = [];
-  await page.route('**/*', (route) => {
-    const url = route.request().url();
-    urls.push(url);
-    if (new URL(url).origin === origin) return route.continue();
-    elsewhere.push(url);
-    return route.abort();
-  });
+  const page = await b.browser.newPage({ viewport: { width: 1100, height: 700 } });
   // A live feed cut when the page closes is not a failure.
-  page.on('requestfailed', (r) => {
-    if (!r.url().endsWith('/Subscribe')) failed.push(`${r.url()} ${r.failure()?.errorText}`);
-  });
-  page.on('pageerror', (e) => pageErrors.push(e.message));
+  const { elsewhere, failed, pageErrors, urls } = await recordRequests(page, new URL(stack.gw.url).origin, (url) => url.endsWith('/Subscribe'));
   const res = await page.goto(`${stack.gw.url}/explorer`, { waitUntil: 'load' });
   expect(res?.status()).toBe(200);
   expect(res?.headers()['content-security-policy']).toMatch(/default-src 'none'; script-src 'self'/);

@@ -8,13 +8,11 @@
  * exactly once. Each request carries `x-request-id: trace-<n>`, and the ones
  * the restarted service answered are found in its debug call log.
  */
-import type { ChildProcess } from 'node:child_process';
-import { workerPort } from '../helpers/ports';
 import { startGateway, type TestGateway } from '../helpers/gateway';
 import { errorShapeProblems, send } from '../helpers/http';
 import { storeProblems } from '../helpers/invariants';
-import { startService as startProcess, type ServiceProcess } from '../helpers/process';
 import { startRedis, type TestRedis } from '../helpers/redis';
+import { restartableService, type RestartableService } from '../helpers/restartable';
 import { TEST_TOKEN } from '../helpers/service';
 
 const CLIENTS = 6;
@@ -41,29 +39,19 @@ interface Attempt {
 
 let redis: TestRedis | undefined;
 let gw: TestGateway | undefined;
-const children: ChildProcess[] = [];
+let svc: RestartableService | undefined;
 
 afterAll(async () => {
   await gw?.stop();
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  await svc?.stopAll();
   await redis?.stop();
 });
 
 it('SIGKILL of the service under gateway load: quick 503s, recovery by itself, every id stored once, request ids in the new service’s log', async () => {
   redis = await startRedis();
-  const grpcPort = await workerPort();
-  const env = {
-    REDIS_URL: redis.url,
-    API_KEYS: `default:${TEST_TOKEN}`,
-    HOST: '127.0.0.1',
-    GRPC_PORT: String(grpcPort),
-    DATA_DIR: redis.dir,
-    LOG_LEVEL: 'debug',
-    METRICS_PORT: '0',
-  };
-  const first: ServiceProcess = await startProcess(env);
-  children.push(first.child);
-  gw = await startGateway(`127.0.0.1:${grpcPort}`);
+  svc = await restartableService(redis, { LOG_LEVEL: 'debug', METRICS_PORT: '0' });
+  const first = svc.current()!;
+  gw = await startGateway(svc.target);
   const headers = { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json' };
   const post = (path: string, body: unknown, extra: Record<string, string> = {}) =>
     send(gw!.url, path, { body: JSON.stringify(body), headers: { ...headers, ...extra }, timeoutMs: 15_000 });
@@ -112,7 +100,7 @@ it('SIGKILL of the service under gateway load: quick 503s, recovery by itself, e
 
   await until(() => acked >= ACKS_BEFORE || loadError !== undefined, `${ACKS_BEFORE} acknowledged writes`);
   const killedAt = Date.now();
-  first.child.kill('SIGKILL');
+  await svc.kill();
   expect(await first.exited).toBe('SIGKILL');
 
   // Down: health is 503 too, quickly.
@@ -123,8 +111,7 @@ it('SIGKILL of the service under gateway load: quick 503s, recovery by itself, e
   await new Promise((r) => setTimeout(r, OUTAGE_MS / 2));
 
   // Back on the same port.
-  const second = await startProcess(env);
-  children.push(second.child);
+  const second = await svc.start();
   const restartedAt = Date.now();
   const ackedAtRestart = acked;
   await until(() => acked >= ackedAtRestart + ACKS_AFTER || loadError !== undefined, `${ACKS_AFTER} writes after the restart`);
