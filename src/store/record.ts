@@ -110,9 +110,19 @@ interface StoredMessage {
 /** A stored message as the API shows it: a deleted one as a tombstone. */
 export function decodeMessage(containerId: string, id: string, seq: number | string, record: string): Message {
   const r = JSON.parse(record) as StoredMessage;
-  const base = { id, containerId, authorId: r.a, sentAt: r.s, seq: Number(seq) };
-  if (r.d) return { ...base, text: '', metadata: {}, editedAt: '', deletedAt: r.d };
-  return { ...base, text: r.t ?? '', metadata: r.m ?? {}, editedAt: r.e ?? '', deletedAt: '' };
+  // One literal of one shape (no spread): this runs for every message a call answers.
+  const deleted = r.d !== undefined && r.d !== '';
+  return {
+    id,
+    containerId,
+    authorId: r.a,
+    sentAt: r.s,
+    seq: Number(seq),
+    text: deleted ? '' : (r.t ?? ''),
+    metadata: deleted || r.m === undefined ? {} : r.m,
+    editedAt: deleted ? '' : (r.e ?? ''),
+    deletedAt: deleted ? r.d! : '',
+  };
 }
 
 /** What a script answers when it could not do its work. */

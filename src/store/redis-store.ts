@@ -32,6 +32,7 @@ import { storeOpLatency } from '../metrics/service';
 import { isTimeout, isUnreachable } from './redis-errors';
 import { decodeContainer, decodeMessage, decodeSummaryFields, encodeMetadata, encodeNewMessage, META, outcome, SUMMARY_FIELDS, type Outcome } from './record';
 import { defineScripts, type ScriptedRedis } from './scripts';
+import { ActivityBatch } from './activity-batch';
 
 export interface RedisStoreOptions {
   /** redis://host:port/db, or cluster seeds when `clusterNodes` is set. */
@@ -51,6 +52,9 @@ export interface RedisStoreOptions {
 const FEED_READ_BYTES = 1 << 20;
 
 export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
+  /** Group activity orders, one ZADD GT per order per event-loop turn (activity-batch.ts). */
+  private readonly activity = new ActivityBatch((key, args) => this.redis.zadd(key, 'GT', ...args));
+
   private constructor(
     readonly redis: ScriptedRedis,
     private readonly opTimeoutMs: number,
@@ -225,7 +229,7 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
       const followUps: Promise<unknown>[] = [];
       if (users) followUps.push(this.touchInboxes(ns, JSON.parse(users) as string[], containerId, message.sentAt));
       if (kind !== 'chat') {
-        followUps.push(this.redis.zadd(groupKeys(ns, kind, group).activity, 'GT', micros(message.sentAt), containerId));
+        followUps.push(this.activity.touch(groupKeys(ns, kind, group).activity, containerId, Number(micros(message.sentAt))));
         // A new pointer is noted; a repeated client id (the retry of a call a crash may have cut) notes it again.
         if (newPointer === 1 || created === 0) followUps.push(this.noteReader(ns, kind, m.authorId, group, containerId));
       }

@@ -149,6 +149,29 @@ it('ListThreads and ListConversations order_by last_message_at: most recent acti
   expect((await svc.streams.listConversations({ groupId: group, orderBy: 'last_message_at' })).conversations.map((x) => x.id)).toEqual([c[0], c[1]]);
 });
 
+it('concurrent messages to many threads of a group (gathered activity writes): each call, once returned, has its thread behind only threads with a message as recent; the group ends in last-message order', async () => {
+  const group = `burst-${Date.now()}`;
+  const threads = await Promise.all(Array.from({ length: 10 }, async (_, i) => (await svc.threads.createThread({ groupId: group, topic: `t${i}` })).thread!.id));
+  // Thread times are RFC 3339 with nine fraction digits: they compare as strings.
+  const last = new Map<string, string>();
+  await Promise.all(
+    threads.flatMap((threadId) =>
+      Array.from({ length: 6 }, async () => {
+        const m = (await svc.threads.createMessage({ threadId, authorId: 'w', text: 'x' })).message!;
+        if (!last.has(threadId) || m.sentAt > last.get(threadId)!) last.set(threadId, m.sentAt);
+        // Read-your-writes: the activity order already has this message's time (or a later one),
+        // so every thread listed ahead of this one has a message at least as recent.
+        const listed = (await svc.threads.listThreads({ groupId: group, orderBy: 'last_message_at', limit: '50' })).threads;
+        const ahead = listed.slice(0, listed.findIndex((t) => t.id === threadId));
+        expect(ahead.filter((t) => t.lastMessageAt === '' || t.lastMessageAt < m.sentAt)).toEqual([]);
+      }),
+    ),
+  );
+  const listed = (await svc.threads.listThreads({ groupId: group, orderBy: 'last_message_at', limit: '50' })).threads;
+  const expected = [...threads].sort((a, b) => (last.get(b)! > last.get(a)! ? 1 : -1));
+  expect(listed.map((t) => t.id)).toEqual(expected);
+});
+
 it('GetUnread: totals and per-container counts over a user’s chats, and over the group containers they read in', async () => {
   const user = `gu-${Date.now()}`;
   const [a, b, quiet] = await Promise.all(['x', 'y', 'z'].map(async (o) => (await svc.chats.createChat({ userIds: [user, o] })).chat!.id));

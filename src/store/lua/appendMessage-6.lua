@@ -51,9 +51,10 @@ local seq = tonumber(rec[1]) + 1
 local sentAt = nextSentAt(rec[3])
 -- sent_at goes first: '{"s":"<19 digits>",' then the rest of the caller's object.
 local record = '{"s":"' .. sentAt .. '",' .. string.sub(ARGV[2], 2)
-redis.call('HSET', KEYS[1], 's', seq, 'n', (tonumber(rec[2]) or 0) + 1, 'l', sentAt, 'ua', sentAt)
+local pos = feedPosition(rec[4], rec[1]) + 1
+redis.call('HSET', KEYS[1], 's', seq, 'n', (tonumber(rec[2]) or 0) + 1, 'l', sentAt, 'ua', sentAt, 'e', pos)
 local newPointer = redis.call('HSET', KEYS[6], ARGV[5], seq)
 redis.call('ZADD', KEYS[2], seq, ARGV[1])
 redis.call('HSET', KEYS[4], ARGV[1], record)
-feedAppend(KEYS[1], KEYS[5], feedPosition(rec[4], rec[1]) + 1, 'created', ARGV[1], seq, string.sub(sentAt, 1, 13), ARGV[4], record)
+feedAppend(KEYS[5], pos, 'created', ARGV[1], seq, string.sub(sentAt, 1, 13), ARGV[4], record)
 return { 'OK', 1, seq, record, users, rec[6] or '', newPointer }

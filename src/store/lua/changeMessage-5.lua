@@ -66,8 +66,9 @@ end
 local function changed(type, now)
   local out = encode(rec)
   redis.call('HSET', KEYS[4], id, out)
-  redis.call('HSET', KEYS[1], 'ua', now)
-  feedAppend(KEYS[1], KEYS[5], feedPosition(head[2], head[1]) + 1, type, id, seq, string.sub(now, 1, 13), ARGV[5], out)
+  local pos = feedPosition(head[2], head[1]) + 1
+  redis.call('HSET', KEYS[1], 'ua', now, 'e', pos)
+  feedAppend(KEYS[5], pos, type, id, seq, string.sub(now, 1, 13), ARGV[5], out)
   return { 'OK', tonumber(seq), out }
 end
 

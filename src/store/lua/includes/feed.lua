@@ -9,8 +9,9 @@
   (containers written before the feed existed: their last seq, since every
   change then was a message created).
 
-  feedAppend(meta, feed, pos, type, id, seq, ms, retention, record): records
-  the change at `pos`, trims the stream to about `retention` entries (never
+  feedAppend(feed, pos, type, id, seq, ms, retention, record): records the
+  change at `pos` (the caller stores `pos` in the meta field `e`, in the HSET
+  it makes anyway), trims the stream to about `retention` entries (never
   fewer: MAXLEN ~ trims whole nodes only), and wakes every instance
   following the container (sharded pub/sub on the feed key's own name: the
   same slot on a cluster). The wake-up carries the event and the message's
@@ -22,8 +23,7 @@ local function feedPosition(e, s)
   return tonumber(e or s or 0)
 end
 
-local function feedAppend(meta, feed, pos, type, id, seq, ms, retention, record)
-  redis.call('HSET', meta, 'e', pos)
+local function feedAppend(feed, pos, type, id, seq, ms, retention, record)
   redis.call('XADD', feed, 'MAXLEN', '~', retention, string.format('%d-0', pos), 't', type, 'm', id, 'q', seq, 'w', ms)
   redis.call('SPUBLISH', feed, string.format('%d', pos) .. '\n' .. type .. '\n' .. id .. '\n' .. seq .. '\n' .. ms .. '\n' .. record)
 end
