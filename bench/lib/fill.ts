@@ -1,6 +1,6 @@
 /**
  * Fills a thread fast by writing Redis directly, in the store's exact layout
- * (src/store/keys.ts, src/store/lua/appendMessage-3.lua):
+ * (src/store/keys.ts, src/store/lua/appendMessage-7.lua):
  *
  *   pl1:{<ns>:t:<id>}:seq   zset  message id -> seq
  *   pl1:{<ns>:t:<id>}:msg   hash  message id -> its record, {"s": sent_at, …} (src/store/record.ts)

@@ -48,12 +48,22 @@ export interface RedisStoreOptions {
   limits?: Pick<Limits, 'MAX_METADATA_KEYS' | 'MAX_METADATA_BYTES'>;
 }
 
+/** Containers whose group the store keeps for in-script activity writes (about 100 bytes each). */
+const GROUP_CACHE_ENTRIES = 10_000;
+
 /** Bytes of message records one feed read carries (the read stops after the event that passes it). */
 const FEED_READ_BYTES = 1 << 20;
 
 export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
   /** Group activity orders, one ZADD GT per order per event-loop turn (activity-batch.ts). */
   private readonly activity = new ActivityBatch((key, args) => this.redis.zadd(key, 'GT', ...args));
+  /**
+   * On one Redis (no slots to respect) the append script moves the container in its group's
+   * activity order itself, saving a command and a round trip per message; it needs the group
+   * before it runs, so the groups of containers seen lately are kept here (a container's group
+   * never changes, and the script checks the guess). On a cluster the order is a follow-up.
+   */
+  private readonly groupOf: Map<string, string> | undefined;
 
   private constructor(
     readonly redis: ScriptedRedis,
@@ -62,7 +72,9 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
     private readonly metadataLimits: { keys: number; bytes: number },
     /** How to open another connection like this one (the wake-up subscriber). */
     readonly options: RedisStoreOptions,
-  ) {}
+  ) {
+    this.groupOf = options.clusterNodes?.length ? undefined : new Map();
+  }
 
   static async connect(opts: RedisStoreOptions): Promise<RedisStore> {
     const common: RedisOptions = {
@@ -110,6 +122,7 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
       const k = containerKeys(ns, kind, c.id);
       const [record] = outcome(kind, await this.redis.createContainer(k.meta, c.id, c.groupId, c.topic, '', encodeMetadata(c.metadata)));
       const created = decodeContainer(kind, record)!;
+      if (kind !== 'chat') this.noteGroup(k.meta, c.groupId);
       // Indexed after the record exists: an index entry without a record can then only be stale.
       const g = groupKeys(ns, kind, c.groupId);
       await Promise.all([this.redis.groupAdd(g.index, c.id), this.redis.zadd(g.activity, 'GT', micros(created.createdAt), c.id)]);
@@ -206,6 +219,7 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
   appendMessage(ns: string, kind: Kind, containerId: string, m: NewMessage): Promise<Message> {
     return this.guard('appendMessage', async () => {
       const k = containerKeys(ns, kind, containerId);
+      const knownGroup = kind === 'chat' ? undefined : this.groupOf?.get(k.meta);
       const reply = await this.redis.appendMessage(
         k.meta,
         k.order,
@@ -213,15 +227,19 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
         k.bodies,
         k.feed,
         k.reads,
+        knownGroup === undefined ? k.meta : groupKeys(ns, kind, knownGroup).activity,
         m.id,
         encodeNewMessage(m),
         m.clientId ? '1' : '0',
         this.feedRetention,
         m.authorId,
         m.membersOnly ? '1' : '0',
+        knownGroup ?? '',
+        containerId,
       );
-      const [created, seq, record, users, group, newPointer] = outcome(kind, reply);
+      const [created, seq, record, users, group, newPointer, activityWritten] = outcome(kind, reply);
       const message = decodeMessage(containerId, m.id, seq, record);
+      if (kind !== 'chat') this.noteGroup(k.meta, group);
       // Follow-ups in other slots, each idempotent, done before the call returns; a repeat of the
       // call (or the next message) repairs one a crash interrupted (README, "Inboxes and read
       // state"): the chat's activity in each member's inbox, the container's in its group's
@@ -229,7 +247,7 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
       const followUps: Promise<unknown>[] = [];
       if (users) followUps.push(this.touchInboxes(ns, JSON.parse(users) as string[], containerId, message.sentAt));
       if (kind !== 'chat') {
-        followUps.push(this.activity.touch(groupKeys(ns, kind, group).activity, containerId, Number(micros(message.sentAt))));
+        if (activityWritten !== 1) followUps.push(this.activity.touch(groupKeys(ns, kind, group).activity, containerId, Number(micros(message.sentAt))));
         // A new pointer is noted; a repeated client id (the retry of a call a crash may have cut) notes it again.
         if (newPointer === 1 || created === 0) followUps.push(this.noteReader(ns, kind, m.authorId, group, containerId));
       }
@@ -287,6 +305,14 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
       }
       return { last, resync: resync === 1, entries };
     });
+  }
+
+  /** Remembers a container's group for the next append (one Redis only; oldest forgotten first). */
+  private noteGroup(metaKey: string, group: string): void {
+    const known = this.groupOf;
+    if (!known || known.get(metaKey) === group) return;
+    if (known.size >= GROUP_CACHE_ENTRIES) known.delete(known.keys().next().value!);
+    known.set(metaKey, group);
   }
 
   /** A chat's activity (a sent_at or created_at, ns) in each user's inbox. */

@@ -1,7 +1,7 @@
 /**
  * Loads the Lua scripts in `lua/` and registers each on an ioredis client with
- * defineCommand. The file name carries the key count (`appendMessage-3.lua`:
- * three KEYS; `-0`: a variadic script, called with the key count first). `--- @include "includes/x"` lines are replaced by that file, once
+ * defineCommand. The file name carries the key count (`appendMessage-7.lua`:
+ * seven KEYS; `-0`: a variadic script, called with the key count first). `--- @include "includes/x"` lines are replaced by that file, once
  * per script. ioredis sends EVALSHA and falls back to EVAL on NOSCRIPT, so a
  * restarted or flushed Redis needs nothing from us; the SHA changes with the
  * text, so two releases sharing one Redis never run each other's version.
@@ -80,13 +80,16 @@ export interface ScriptCommands {
     records: string,
     feed: string,
     reads: string,
+    activity: string,
     id: string,
     record: string,
     clientId: '0' | '1',
     retention: number,
     authorId: string,
     enforceMembership: '0' | '1',
-  ): Promise<[Outcome, number, number, string, string, string, number]>;
+    activityGroup: string,
+    containerId: string,
+  ): Promise<[Outcome, number, number, string, string, string, number, number]>;
   feedRead(
     meta: string,
     feed: string,

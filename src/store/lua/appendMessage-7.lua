@@ -13,18 +13,25 @@
   KEYS[4]  records hash (message id -> JSON record, src/store/record.ts)
   KEYS[5]  feed stream (includes/feed)
   KEYS[6]  read pointers hash (user id -> seq): the author has read what they wrote
+  KEYS[7]  the group's activity order (zset: container id -> last activity, Unix µs) when the
+           store runs on one Redis and knows the group; else KEYS[1] again, unused (on a
+           cluster the order lives in another slot and is a follow-up)
   ARGV[1]  message id
   ARGV[2]  the record without "s": a JSON object, {"a":…,"t":…[,"m":{…}]}
   ARGV[3]  "1" when the id is the client's (check for a repeat), else "0"
   ARGV[4]  FEED_RETENTION_EVENTS
   ARGV[5]  the author id
   ARGV[6]  "1": the author must be one of the chat's users (CHATS_ENFORCE_MEMBERSHIP)
+  ARGV[7]  the group id KEYS[7] belongs to, or "": the order is written only when this is the
+           container's group (a stale guess leaves it to the follow-up)
+  ARGV[8]  the container id (the order's member)
 
   Returns  { 'NO_CONTAINER' }, { 'NOT_A_MEMBER' }, or { 'OK', created (1|0), seq,
-           record, users, group, new pointer (1|0) } with users the chat's user ids as
-           JSON ("" for threads and conversations) and group its group id ("" for chats),
-           for the follow-ups in other slots (each user's inbox, the group's activity
-           order, the author's index of containers with a read pointer).
+           record, users, group, new pointer (1|0), activity written (1|0) } with users
+           the chat's user ids as JSON ("" for threads and conversations) and group its
+           group id ("" for chats), for the follow-ups in other slots (each user's inbox,
+           the group's activity order unless written here, the author's index of
+           containers with a read pointer).
 ]]
 --- @include "includes/nextSentAt"
 --- @include "includes/feed"
@@ -44,7 +51,7 @@ end
 if ARGV[3] == '1' then
   local seen = redis.call('ZSCORE', KEYS[2], ARGV[1]) or redis.call('ZSCORE', KEYS[3], ARGV[1])
   if seen then
-    return { 'OK', 0, tonumber(seen), redis.call('HGET', KEYS[4], ARGV[1]), users, rec[6] or '', 0 }
+    return { 'OK', 0, tonumber(seen), redis.call('HGET', KEYS[4], ARGV[1]), users, rec[6] or '', 0, 0 }
   end
 end
 local seq = tonumber(rec[1]) + 1
@@ -57,4 +64,10 @@ local newPointer = redis.call('HSET', KEYS[6], ARGV[5], seq)
 redis.call('ZADD', KEYS[2], seq, ARGV[1])
 redis.call('HSET', KEYS[4], ARGV[1], record)
 feedAppend(KEYS[5], pos, 'created', ARGV[1], seq, string.sub(sentAt, 1, 13), ARGV[4], record)
-return { 'OK', 1, seq, record, users, rec[6] or '', newPointer }
+local activity = 0
+if ARGV[7] ~= '' and ARGV[7] == rec[6] then
+  -- Unix µs: the first 16 of sent_at's 19 digits.
+  redis.call('ZADD', KEYS[7], 'GT', string.sub(sentAt, 1, 16), ARGV[8])
+  activity = 1
+end
+return { 'OK', 1, seq, record, users, rec[6] or '', newPointer, activity }
