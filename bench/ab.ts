@@ -71,7 +71,7 @@ async function main(): Promise<void> {
     // The fixture, made through A.
     const rpc = new Rpc(services[0].port, token);
     await rpc.ready();
-    const thread = async () => (await rpc.call(ThreadsService.createThread, { groupId: 'ab', topic: 'ab', metadata: {} })).reply.thread!.id;
+    const thread = async () => (await rpc.call(ThreadsService.createThread, { createdBy: '', parentThreadId: '', parentMessageId: '', participants: [], groupId: 'ab', topic: 'ab', metadata: {} })).reply.thread!.id;
     let body: Buffer;
     if (m === 'CreateMessage') {
       body = grpcFrame(ThreadsService.createMessage.requestSerialize({ id: '', threadId: await thread(), authorId: AUTHOR, text: TEXT, metadata: {} }));

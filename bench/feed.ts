@@ -103,7 +103,7 @@ async function createThreads(rpc: Rpc, n: number, topic: string): Promise<string
   const ids: string[] = [];
   for (let i = 0; i < n; i += 100) {
     const batch = await Promise.all(
-      Array.from({ length: Math.min(100, n - i) }, (_, k) => rpc.call(T.createThread, { groupId: 'bench-feed', topic: `${topic} ${i + k}`, metadata: {} })),
+      Array.from({ length: Math.min(100, n - i) }, (_, k) => rpc.call(T.createThread, { createdBy: '', parentThreadId: '', parentMessageId: '', participants: [], groupId: 'bench-feed', topic: `${topic} ${i + k}`, metadata: {} })),
     );
     for (const b of batch) ids.push(b.reply.thread!.id);
   }

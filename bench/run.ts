@@ -234,7 +234,7 @@ async function startAll(): Promise<Env> {
 const threadDef = ThreadsService;
 
 async function createThread(rpc: Rpc, topic: string): Promise<string> {
-  const { reply } = await rpc.call(threadDef.createThread, { groupId: 'bench', topic, metadata: {} });
+  const { reply } = await rpc.call(threadDef.createThread, { createdBy: '', parentThreadId: '', parentMessageId: '', participants: [], groupId: 'bench', topic, metadata: {} });
   return reply.thread!.id;
 }
 

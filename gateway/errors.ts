@@ -98,7 +98,8 @@ export function errorFromStatus(err: GrpcFailure): HttpError {
   const headers = retryAfter(retryDelayMs);
   if (status === 500) return httpError(INTERNAL.id, INTERNAL.detail, headers);
   const fallback = FALLBACK[err.code] ?? INTERNAL;
-  if (reason && isErrorId(reason)) return answer(status, reason, err.details || fallback.detail, headers);
+  // A reason of this service's table: that id's own status (FAILED_PRECONDITION ids are 409, one code serves several statuses).
+  if (reason && isErrorId(reason)) return answer(httpStatusOf(reason), reason, err.details || fallback.detail, headers);
   // Not from this service: a client-side 4xx detail is the caller's business, a 5xx one may name hosts.
   const detail = status < 500 && err.details ? err.details : fallback.detail;
   return answer(status, fallback.id, detail, headers);

@@ -181,6 +181,11 @@ function toThread(meta: string[], unread: number): Thread {
     messageCount: f.n ?? '0',
     updatedAt: f.ua ?? f.c ?? '',
     unreadCount: String(unread),
+    createdBy: '',
+    parentThreadId: '',
+    parentMessageId: '',
+    deletedAt: '',
+    participants: [],
   };
 }
 

@@ -8,7 +8,29 @@ import { AppError, notFound, ReplyTooLarge } from './errors';
 import type { Limits } from './limits';
 import type { ReadSlots } from './read-slots';
 import type { Throttle } from './throttle';
-import type { Container, ContainerPage, ContainerStore, Kind, Message, Inclusion, MessageChange, MessagePage, MessageQuery, Metadata, Page } from './model';
+import type {
+  Container,
+  ContainerPage,
+  ContainerStore,
+  Kind,
+  KeysetCursor,
+  Message,
+  Inclusion,
+  MessageChange,
+  MessagePage,
+  MessageQuery,
+  Metadata,
+  NewParticipant,
+  Page,
+  Participant,
+} from './model';
+
+/** What CreateThread may add to a container (README, "A richer thread"). */
+export interface ThreadOptions {
+  createdBy?: string;
+  parent?: { threadId: string; messageId: string };
+  participants?: NewParticipant[];
+}
 
 export class Containers {
   constructor(
@@ -38,15 +60,60 @@ export class Containers {
     return n * ((what === 'messages' ? L.MAX_TEXT_BYTES : L.MAX_TOPIC_BYTES) + 2 * L.MAX_ID_BYTES + 64);
   }
 
-  create(ns: string, kind: Kind, groupId: string, topic: string, metadata: Metadata = {}): Promise<Container> {
-    return this.store.createContainer(ns, kind, { id: this.newId(), groupId, topic, metadata });
+  /**
+   * A new container. Threads may name a creator, first participants, and a parent: a message of
+   * another thread of the same group that is not in the trash (NOT_FOUND naming the field otherwise).
+   */
+  async create(ns: string, kind: Kind, groupId: string, topic: string, metadata: Metadata = {}, thread: ThreadOptions = {}): Promise<Container> {
+    if (thread.parent) {
+      const parent = await this.store.getContainer(ns, 'thread', thread.parent.threadId);
+      if (!parent || parent.groupId !== groupId || parent.deletedAt !== '') {
+        throw new AppError('NOT_FOUND', 'parent_thread_id: no thread of this group by that id outside the trash', { field: 'parent_thread_id' });
+      }
+      await this.store.readMessage(ns, 'thread', thread.parent.threadId, thread.parent.messageId).catch((e: unknown) => {
+        if (e instanceof AppError && e.id === 'NOT_FOUND') {
+          throw new AppError('NOT_FOUND', 'parent_message_id: no message by that id in the parent thread', { field: 'parent_message_id' });
+        }
+        throw e;
+      });
+    }
+    return this.store.createContainer(ns, kind, { id: this.newId(), groupId, topic, metadata, ...thread });
   }
 
-  /** NOT_FOUND when absent, or when `groupId` is given and differs; with `userId`, that user's unread count. */
+  /** NOT_FOUND when absent, or when `groupId` is given and differs; with `userId`, that user's unread count. Threads come with their participants. */
   async read(ns: string, kind: Kind, id: string, groupId?: string, userId?: string): Promise<Container> {
-    const c = userId ? await this.store.summary(ns, kind, id, { userId, lastMessage: kind === 'chat' }) : await this.store.getContainer(ns, kind, id);
+    const [c, whole] = await Promise.all([
+      userId ? this.store.summary(ns, kind, id, { userId, lastMessage: kind === 'chat' }) : this.store.getWhole(ns, kind, id),
+      userId && kind === 'thread' ? this.store.getWhole(ns, kind, id) : undefined,
+    ]);
     if (!c || (groupId !== undefined && groupId !== '' && c.groupId !== groupId)) throw notFound(kind);
+    if (whole) c.participants = whole.participants;
     return c;
+  }
+
+  /** Threads: adds or replaces participants (README, "A richer thread"). */
+  addParticipants(ns: string, id: string, participants: NewParticipant[]): Promise<Container> {
+    return this.store.changeParticipants(ns, id, { add: participants });
+  }
+
+  removeParticipants(ns: string, id: string, participantIds: string[]): Promise<Container> {
+    return this.store.changeParticipants(ns, id, { remove: participantIds });
+  }
+
+  listParticipants(ns: string, id: string, page: { limit: number; cursor?: KeysetCursor }): Promise<Page<Participant>> {
+    return this.store.listParticipants(ns, id, page);
+  }
+
+  /** Threads: the trash. Repeating either changes nothing; NOT_FOUND for an absent thread. */
+  async trash(ns: string, id: string, op: 'trash' | 'restore'): Promise<Container> {
+    const t = await this.store.trashThread(ns, id, op);
+    const whole = await this.store.getWhole(ns, 'thread', id);
+    t.participants = whole?.participants ?? [];
+    return t;
+  }
+
+  purge(ns: string, id: string): Promise<void> {
+    return this.store.purgeThread(ns, id);
   }
 
   /** A new topic (unless "") and metadata merged in (an empty value removes its key). */

@@ -32,7 +32,7 @@ export function scopeHint(scope: string): string {
 }
 
 /** What kind of list a cursor belongs to. */
-export const CURSOR_TYPE = { messages: 1, containers: 2, feed: 3 } as const;
+export const CURSOR_TYPE = { messages: 1, containers: 2, feed: 3, participants: 4 } as const;
 export type CursorType = keyof typeof CURSOR_TYPE;
 
 /** The identity of one list: a container's messages or feed (`scope` its id), or a group's containers (`scope` the group). */

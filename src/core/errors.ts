@@ -32,6 +32,8 @@ const table = {
   MISSING_CHAT_IDS: ['INVALID_ARGUMENT', 400, 'Missing chat_ids'],
   MISSING_USER_IDS: ['INVALID_ARGUMENT', 400, 'Missing user_ids: a chat needs two or more users'],
   MISSING_USER_ID: ['INVALID_ARGUMENT', 400, 'Missing user_id'],
+  MISSING_PARTICIPANTS: ['INVALID_ARGUMENT', 400, 'Missing participants'],
+  MISSING_PARTICIPANT_IDS: ['INVALID_ARGUMENT', 400, 'Missing participant_ids'],
   MISSING_CONVERSATION_ID: ['INVALID_ARGUMENT', 400, 'Missing conversation_id'],
   MISSING_CONVERSATION_IDS: ['INVALID_ARGUMENT', 400, 'Missing conversation_ids'],
   /** A value of the wrong shape: bad order, negative or too large limit/offset, bad timestamp. */
@@ -46,6 +48,10 @@ const table = {
   INVALID_JSON: ['INVALID_ARGUMENT', 400, 'Invalid JSON'],
   INVALID_CURSOR: ['INVALID_ARGUMENT', 400, 'Invalid cursor'],
   NOT_FOUND: ['NOT_FOUND', 404, 'Not found'],
+  /** A write to a thread in the trash (SoftDeleteThread): restore it first. */
+  THREAD_DELETED: ['FAILED_PRECONDITION', 409, 'The thread is in the trash'],
+  /** PurgeThread of a thread that is not in the trash. */
+  NOT_DELETED: ['FAILED_PRECONDITION', 409, 'The thread is not in the trash: soft-delete it before purging it'],
   /** An edit of a deleted (or purged) message: restore it first. */
   MESSAGE_DELETED: ['FAILED_PRECONDITION', 409, 'The message is deleted'],
   /** A restore of a purged message: its text is gone for good. */
@@ -60,6 +66,8 @@ const table = {
   FORBIDDEN: ['PERMISSION_DENIED', 403, 'Forbidden'],
   /** CHATS_ENFORCE_MEMBERSHIP: a SendMessage whose author is not one of the chat's users. */
   NOT_A_MEMBER: ['PERMISSION_DENIED', 403, 'The author is not a member of this chat'],
+  /** CreateMessage by a read_only participant of the thread. */
+  READ_ONLY: ['PERMISSION_DENIED', 403, 'The author is a read_only participant of this thread'],
   RATE_LIMITED: ['RESOURCE_EXHAUSTED', 429, 'Rate limit exceeded'],
   /** A live-feed subscriber that left FEED_MAX_BUFFERED_EVENTS unread: resume from the last cursor. */
   SLOW_CONSUMER: ['RESOURCE_EXHAUSTED', 429, 'Too many events waiting for this subscriber; resume from the last cursor'],

@@ -34,6 +34,8 @@ export interface Limits {
   MAX_METADATA_BYTES: number;
   /** Containers GetUnread counts (a user's most recent chats, or most recent in the group). */
   GET_UNREAD_MAX_CONTAINERS: number;
+  /** Participants one thread may hold (README, "A richer thread"). */
+  MAX_PARTICIPANTS: number;
   /** Events kept per container feed: a Subscribe cursor further behind gets `resync_required`. */
   FEED_RETENTION_EVENTS: number;
   /** Live events waiting for one subscriber before it is ended with SLOW_CONSUMER. */
@@ -61,6 +63,7 @@ export const defaultLimits: Readonly<Limits> = Object.freeze({
   MAX_METADATA_KEY_BYTES: 128,
   MAX_METADATA_BYTES: 16384,
   GET_UNREAD_MAX_CONTAINERS: 1000,
+  MAX_PARTICIPANTS: 1000,
   FEED_RETENTION_EVENTS: 10_000,
   FEED_MAX_BUFFERED_EVENTS: 1000,
   FEED_MAX_USER_CHATS: 500,

@@ -31,6 +31,49 @@ export interface Container {
   unreadCount?: number;
   /** When asked for: the newest message that is not deleted (null: none). */
   lastMessage?: Message | null;
+  /** Threads (README, "A richer thread"): who created it ("" when not given). */
+  createdBy: string;
+  /** Threads: a sub-thread's root message, in another thread of the group ("" for a top-level thread). */
+  parentThreadId: string;
+  parentMessageId: string;
+  /** Threads: when it went to the trash ("" while live). */
+  deletedAt: Nanos;
+  /** Threads, when read whole (ReadThread, CreateThread, the participant calls): in join order. */
+  participants?: Participant[];
+}
+
+export type ParticipantType = 'user' | 'agent' | 'tool';
+export type ParticipantRole = 'read_write' | 'read_only';
+
+/** Someone or something taking part in a thread. */
+export interface Participant {
+  id: string;
+  type: ParticipantType;
+  name: string;
+  role: ParticipantRole;
+  metadata: Metadata;
+  /** Set when the id first joined; kept by later updates. */
+  joinedAt: Nanos;
+}
+
+/** A participant as a call gives it (joined_at is the store's). */
+export type NewParticipant = Omit<Participant, 'joinedAt'>;
+
+/** Which threads a list shows: live (the default), live and trashed, or trashed only. */
+export type TrashInclusion = 'live' | 'all' | 'trash';
+
+/** ListThreads filters, combined with AND (README, "A richer thread"). */
+export interface ThreadFilter {
+  ids?: string[];
+  participantId?: string;
+  createdBy?: string;
+  /** A message id, or null for top-level threads only. */
+  parentMessageId?: string | null;
+  /** Exclusive bounds, Unix ns. */
+  createdAfter?: Nanos;
+  createdBefore?: Nanos;
+  updatedAfter?: Nanos;
+  updatedBefore?: Nanos;
 }
 
 /** Free-form key/values (README, "Metadata"). */
@@ -56,6 +99,17 @@ export type MessageChange = { op: 'update'; text: string; metadata?: Metadata } 
 
 /** Which messages a list shows: not deleted (the default), only deleted ones, or all of them in place. */
 export type Inclusion = 'visible' | 'deleted' | 'all';
+
+export interface NewContainer {
+  id: string;
+  groupId: string;
+  topic: string;
+  metadata: Metadata;
+  /** Threads only. */
+  createdBy?: string;
+  parent?: { threadId: string; messageId: string };
+  participants?: NewParticipant[];
+}
 
 export interface NewMessage {
   /** The message id: the caller's when `clientId`, else a fresh one. */
@@ -115,6 +169,10 @@ export interface ContainerPage {
   /** With it, each container carries this user's unread count. */
   userId?: string;
   cursor?: KeysetCursor;
+  /** Threads: the trash (default: live only). */
+  include?: TrashInclusion;
+  /** Threads: filters (creation order only). */
+  filter?: ThreadFilter;
 }
 
 /**
@@ -124,7 +182,17 @@ export interface ContainerPage {
  */
 export interface ContainerStore {
   /** Create a new container with a fresh id; `createdAt` is taken by the store. */
-  createContainer(ns: string, kind: Kind, c: { id: string; groupId: string; topic: string; metadata: Metadata }): Promise<Container>;
+  createContainer(ns: string, kind: Kind, c: NewContainer): Promise<Container>;
+  /** Threads: adds or replaces participants (TOO_MANY past MAX_PARTICIPANTS), or removes them; the thread with all its participants. */
+  changeParticipants(ns: string, id: string, change: { add: NewParticipant[] } | { remove: string[] }): Promise<Container>;
+  /** Threads: a page of participants in join order (positions: join positions). */
+  listParticipants(ns: string, id: string, page: { limit: number; cursor?: KeysetCursor }): Promise<Page<Participant>>;
+  /** Threads: into the trash or out of it (repeating changes nothing); NOT_FOUND when absent. */
+  trashThread(ns: string, id: string, op: 'trash' | 'restore'): Promise<Container>;
+  /** Threads: hard-deletes a thread in the trash (NOT_DELETED otherwise, NOT_FOUND when absent). */
+  purgeThread(ns: string, id: string): Promise<void>;
+  /** The container with its participants (threads), or null. */
+  getWhole(ns: string, kind: Kind, id: string): Promise<Container | null>;
   getContainer(ns: string, kind: Kind, id: string): Promise<Container | null>;
   /** A new topic (unless "") and metadata merged in; NOT_FOUND when absent, INVALID_ARGUMENT over a metadata limit. */
   updateContainer(ns: string, kind: Kind, id: string, change: { topic: string; metadata?: Metadata }): Promise<Container>;

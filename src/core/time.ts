@@ -50,3 +50,22 @@ export function timestampToNanos(field: string, ts: { seconds: bigint | string; 
   }
   return (seconds * BILLION + BigInt(ts.nanos)).toString();
 }
+
+/** RFC 3339 with any offset (Z, z, +hh:mm, -hh:mm) and up to nine fraction digits. */
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
+
+/** An RFC 3339 time from a request (a real calendar date, any offset) as Unix ns; INVALID_ARGUMENT naming `field` otherwise. */
+export function rfc3339ToNanos(field: string, value: string): Nanos {
+  const m = RFC3339.exec(value);
+  const bad = () => new AppError('INVALID_ARGUMENT', `${field} must be an RFC 3339 time of a real date, e.g. 2026-12-02T10:15:30Z or 2026-12-02T11:15:30.5+01:00`, { field });
+  if (!m) throw bad();
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number);
+  const days = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (month < 1 || month > 12 || day < 1 || day > days || hour > 23 || minute > 59 || second > 59) throw bad();
+  const offsetMinutes = m[8] ? 0 : (m[9] === '-' ? -1 : 1) * (Number(m[10]) * 60 + Number(m[11]));
+  if (Number(m[10] ?? 0) > 23 || Number(m[11] ?? 0) > 59) throw bad();
+  const utc = BigInt(Date.UTC(year, month - 1, day, hour, minute, second)) / 1000n - BigInt(offsetMinutes * 60);
+  const fraction = BigInt((m[7] ?? '').padEnd(9, '0') || '0');
+  const ns = utc * BILLION + fraction;
+  return ns.toString();
+}

@@ -92,11 +92,11 @@ export function parsePage(
  * A metadata map as given (README, "Metadata"): keys not empty, within
  * MAX_METADATA_KEY_BYTES, well-formed strings, and the map within
  * MAX_METADATA_KEYS and MAX_METADATA_BYTES (for an update the store checks
- * the map as it would be after the merge). Every failure names `metadata`.
+ * the map as it would be after the merge). Every failure names `field` (`metadata`).
  */
-export function checkMetadata(map: Record<string, string> | undefined, limits: Limits): void {
+export function checkMetadata(map: Record<string, string> | undefined, limits: Limits, field = 'metadata'): void {
   if (!map) return;
-  const bad = (detail: string) => new AppError('INVALID_ARGUMENT', `metadata: ${detail}`, { field: 'metadata' });
+  const bad = (detail: string) => new AppError('INVALID_ARGUMENT', `${field}: ${detail}`, { field });
   let keys = 0;
   let bytes = 0;
   for (const [k, v] of Object.entries(map)) {
@@ -131,4 +131,10 @@ export function parseOrderBy(raw: string | undefined): 'created_at' | 'last_mess
   if (raw === undefined || raw === '' || raw === 'created_at') return 'created_at';
   if (raw === 'last_message_at') return 'last_message_at';
   throw new AppError('INVALID_ARGUMENT', 'order_by must be "", "created_at" or "last_message_at"', { field: 'order_by' });
+}
+
+/** ListThreads include_deleted over the trash: "" and "false" (live only), "true" (live and trashed), "only" (trashed only). */
+export function parseTrashInclusion(raw: string | undefined): 'live' | 'all' | 'trash' {
+  const i = parseInclusion(raw);
+  return i === 'visible' ? 'live' : i === 'all' ? 'all' : 'trash';
 }

@@ -6,7 +6,7 @@
  */
 import type { DescService } from '@bufbuild/protobuf';
 import type { ErrorId } from '../core/errors';
-import type { Container, Kind, Message, Nanos } from '../core/model';
+import type { Container, Kind, Message, Nanos, Participant } from '../core/model';
 import { nanosToRfc3339, nanosToTimestamp } from '../core/time';
 import { Chats } from '../gen/chats/chats_pb';
 import { Streams } from '../gen/streams/streams_pb';
@@ -100,7 +100,16 @@ export function containerReply(api: Api, c: Container): Reply {
     updatedAt: optionalTime(api, c.updatedAt),
     unreadCount: c.unreadCount === undefined ? undefined : BigInt(c.unreadCount),
     lastMessage: c.lastMessage ? messageReply(api, c.lastMessage) : undefined,
+    createdBy: c.createdBy,
+    parentThreadId: c.parentThreadId,
+    parentMessageId: c.parentMessageId,
+    deletedAt: optionalTime(api, c.deletedAt),
+    participants: c.participants?.map((p) => participantReply(api, p)) ?? [],
   };
+}
+
+export function participantReply(api: Api, p: Participant): Reply {
+  return { id: p.id, type: p.type, name: p.name, role: p.role, metadata: p.metadata, joinedAt: api.time(p.joinedAt) };
 }
 
 /** A time that may be unset ("") in the API's type: unset stays the field's default. */

@@ -8,7 +8,8 @@ import type { Containers } from '../core/containers';
 import { AppError } from '../core/errors';
 import { DEFAULT_PAGE_SIZE, type Limits } from '../core/limits';
 import { timestampToNanos } from '../core/time';
-import { checkIdList, checkMetadata, checkStrings, intInRange, parseInclusion, parseOrderBy, parsePage } from '../core/validate';
+import { checkIdList, checkMetadata, checkStrings, intInRange, parseInclusion, parseOrderBy, parsePage, parseTrashInclusion } from '../core/validate';
+import { parseThreadFilter, parseThreadOptions, type ThreadListFields } from './threads';
 import type { MessageChange, Metadata } from '../core/model';
 import { containerReply, messageReply, type Api } from './apis';
 import { unary, type Reply, type UnaryOperation } from './operation';
@@ -18,7 +19,7 @@ import type { KeysetCursor, Page } from '../core/model';
 /** Builds operations for one API over the core. */
 export type OperationBuilder = (api: Api, core: Containers, cursors: Cursors) => UnaryOperation;
 
-interface KeysetFields {
+export interface KeysetFields {
   after?: string;
   before?: string;
   offset?: bigint | number;
@@ -29,7 +30,7 @@ interface KeysetFields {
  * `after` and `before`, not with a non-zero offset nor with Streams'
  * sent_before, and a cursor of exactly this list.
  */
-function keysetOf(req: KeysetFields & { sentBefore?: unknown }, list: ListId, cursors: Cursors): KeysetCursor | undefined {
+export function keysetOf(req: KeysetFields & { sentBefore?: unknown }, list: ListId, cursors: Cursors): KeysetCursor | undefined {
   const after = req.after ?? '';
   const before = req.before ?? '';
   if (after !== '' && before !== '') throw new AppError('INVALID_ARGUMENT', 'give after or before, not both', { field: 'before' });
@@ -45,7 +46,7 @@ function keysetOf(req: KeysetFields & { sentBefore?: unknown }, list: ListId, cu
 }
 
 /** next_cursor, prev_cursor and has_more of a page. */
-function pageFields<T>(page: Page<T>, list: ListId, cursors: Cursors): Reply {
+export function pageFields<T>(page: Page<T>, list: ListId, cursors: Cursors): Reply {
   const n = page.items.length;
   return {
     nextCursor: n > 0 && page.followsLast ? cursors.encode(list, page.positions[n - 1]) : '',
@@ -65,13 +66,14 @@ const groupList = (api: Api, ns: string, groupId: string, orderBy = 'created_at'
 
 export const createContainer: OperationBuilder = (api, core) => {
   const L = core.limits;
-  return unary(async (req: { groupId: string; topic: string; metadata?: Metadata }, { ns }) => {
+  return unary(async (req: Parameters<typeof parseThreadOptions>[0] & { groupId: string; topic: string; metadata?: Metadata }, { ns }) => {
     checkStrings([
       { field: 'group_id', value: req.groupId, required: 'MISSING_GROUP_ID', maxBytes: L.MAX_ID_BYTES },
       { field: 'topic', value: req.topic, required: 'MISSING_TOPIC', maxBytes: L.MAX_TOPIC_BYTES },
     ]);
     const metadata = createdMetadata(req.metadata, L);
-    return { [api.one]: containerReply(api, await core.create(ns, api.kind, req.groupId, req.topic, metadata)) };
+    const thread = api.kind === 'thread' ? parseThreadOptions(req, L) : {};
+    return { [api.one]: containerReply(api, await core.create(ns, api.kind, req.groupId, req.topic, metadata, thread)) };
   });
 };
 
@@ -114,14 +116,19 @@ export const deleteContainer: OperationBuilder = (api, core) => {
 /** A group's containers, by offset or by cursor. */
 export const listContainers: OperationBuilder = (api, core, cursors) => {
   const L = core.limits;
-  return unary(async (req: KeysetFields & { groupId: string; limit?: bigint | number; offset?: bigint | number; order?: string; orderBy?: string; userId?: string }, { ns }) => {
+  type ListRequest = KeysetFields &
+    ThreadListFields & { groupId: string; limit?: bigint | number; offset?: bigint | number; order?: string; orderBy?: string; userId?: string; includeDeleted?: string };
+  return unary(async (req: ListRequest, { ns }) => {
     checkStrings([
       { field: 'group_id', value: req.groupId, required: 'MISSING_GROUP_ID', maxBytes: L.MAX_ID_BYTES },
       { field: 'user_id', value: req.userId ?? '', maxBytes: L.MAX_ID_BYTES },
     ]);
     const orderBy = parseOrderBy(req.orderBy);
+    // Threads: the trash and the filters (README, "A richer thread"); a cursor names a position in
+    // the order, so it serves any filter of that order.
+    const threadQuery = api.kind === 'thread' ? { include: parseTrashInclusion(req.includeDeleted), filter: parseThreadFilter(req, orderBy, L) } : {};
     const list = groupList(api, ns, req.groupId, orderBy);
-    const page = { ...parsePage(req, L), orderBy, userId: req.userId || undefined, cursor: keysetOf(req, list, cursors) };
+    const page = { ...parsePage(req, L), orderBy, userId: req.userId || undefined, cursor: keysetOf(req, list, cursors), ...threadQuery };
     const found = await core.list(ns, api.kind, req.groupId, page);
     return { [api.many]: found.items.map((c) => containerReply(api, c)), ...pageFields(found, list, cursors) };
   });

@@ -28,6 +28,7 @@ import {
   recentMessages,
   updateContainer,
 } from './shared';
+import { addParticipants, listParticipants, purgeThread, removeParticipants, restoreThread, softDeleteThread } from './threads';
 
 type Builder = (api: Api, core: Containers, cursors: Cursors, feed: FeedDeps) => Operation;
 
@@ -57,6 +58,12 @@ const METHODS: readonly [Api, Record<string, Builder>][] = [
       ListMessages: listMessages,
       RecentMessages: recentMessages,
       ...MESSAGE_LIFE,
+      AddParticipants: addParticipants,
+      RemoveParticipants: removeParticipants,
+      ListParticipants: listParticipants,
+      SoftDeleteThread: softDeleteThread,
+      RestoreThread: restoreThread,
+      PurgeThread: purgeThread,
     },
   ],
   [

@@ -59,11 +59,24 @@ export interface ContainerKeys {
   reads: string;
   rateLimit: string;
   feed: string;
+  /** Threads: participant id -> record, and participant id -> join position. */
+  participants: string;
+  joinOrder: string;
 }
 
 export function containerKeys(ns: string, kind: Kind, id: string): ContainerKeys {
   const base = `${PREFIX}:{${escapeId(ns)}:${KIND_CODE[kind]}:${escapeId(id)}}`;
-  return { meta: `${base}:meta`, order: `${base}:seq`, bodies: `${base}:msg`, deleted: `${base}:del`, reads: `${base}:rd`, rateLimit: `${base}:rl`, feed: `${base}:feed` };
+  return {
+    meta: `${base}:meta`,
+    order: `${base}:seq`,
+    bodies: `${base}:msg`,
+    deleted: `${base}:del`,
+    reads: `${base}:rd`,
+    rateLimit: `${base}:rl`,
+    feed: `${base}:feed`,
+    participants: `${base}:pp`,
+    joinOrder: `${base}:pj`,
+  };
 }
 
 /** The cursor secret's key: `~` is outside [A-Za-z0-9._-], so no escaped namespace is `~secret`. */
@@ -84,13 +97,31 @@ export function userReadIndexKey(ns: string, userId: string, kind: Kind, groupId
 }
 
 export interface GroupKeys {
+  /** Live containers by creation, and by activity. */
   index: string;
   activity: string;
+  /** Threads in the trash, by creation and by activity (README, "A richer thread"). */
+  trash: string;
+  trashActivity: string;
+  /** Threads' filter indexes, scored like `index`: top-level threads, and by parent message, creator, participant. */
+  topLevel: string;
+  byParent(messageId: string): string;
+  byCreator(userId: string): string;
+  byParticipant(participantId: string): string;
 }
 
 export function groupKeys(ns: string, kind: Kind, groupId: string): GroupKeys {
   const base = `${PREFIX}:{${escapeId(ns)}:${KIND_CODE[kind]}g:${escapeId(groupId)}}`;
-  return { index: `${base}:idx`, activity: `${base}:act` };
+  return {
+    index: `${base}:idx`,
+    activity: `${base}:act`,
+    trash: `${base}:tr`,
+    trashActivity: `${base}:atr`,
+    topLevel: `${base}:top`,
+    byParent: (m) => `${base}:pm:${escapeId(m)}`,
+    byCreator: (u) => `${base}:cb:${escapeId(u)}`,
+    byParticipant: (p) => `${base}:p:${escapeId(p)}`,
+  };
 }
 
 /**

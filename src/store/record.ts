@@ -11,6 +11,12 @@
  *   n   message count (not deleted)   l  sent_at of the newest message ("" for none)
  *   e   the feed's last position       md metadata, a JSON object (absent when empty)
  *   ua  updated_at (ns): creation, then the last change to the container or a message in it
+ *   cb  created_by (threads; absent when not given)   pt, pm  a sub-thread's parent thread and message
+ *   da  deleted_at (ns; threads in the trash only)    pc  the last participant join position
+ *
+ * Participant: one entry of the hash `…:pp` (lua/includes/participants.lua):
+ *
+ *   {"j": joined_at (ns), "y": type, "n": name, "r": role, "m": metadata (absent when empty)}
  *
  * Message: one entry of the hash `…:msg`, message id → a JSON object with
  * short keys (memory: every message pays for its key names):
@@ -32,7 +38,7 @@
  * `outcome()` maps failures to the error table in this one place.
  */
 import { AppError, notFound, ReplyTooLarge } from '../core/errors';
-import type { Container, Kind, Message, Metadata } from '../core/model';
+import type { Container, Kind, Message, Metadata, NewParticipant, Participant, ParticipantRole, ParticipantType } from '../core/model';
 
 /** The fields of a container hash, by name. */
 export const META = {
@@ -47,10 +53,29 @@ export const META = {
   feedPosition: 'e',
   metadata: 'md',
   updatedAt: 'ua',
+  createdBy: 'cb',
+  parentThread: 'pt',
+  parentMessage: 'pm',
+  deletedAt: 'da',
 } as const;
 
 /** The fields a summary read answers, in this order (lua/includes/summary.lua): the id first. */
-export const SUMMARY_FIELDS = [META.id, META.group, META.topic, META.createdAt, META.users, META.lastSeq, META.count, META.lastMessageAt, META.metadata, META.updatedAt];
+export const SUMMARY_FIELDS = [
+  META.id,
+  META.group,
+  META.topic,
+  META.createdAt,
+  META.users,
+  META.lastSeq,
+  META.count,
+  META.lastMessageAt,
+  META.metadata,
+  META.updatedAt,
+  META.createdBy,
+  META.parentThread,
+  META.parentMessage,
+  META.deletedAt,
+];
 
 /** A summary's values (SUMMARY_FIELDS order, null for an absent field) as a container. */
 export function decodeSummaryFields(kind: Kind, values: (string | null)[]): Container | null {
@@ -78,7 +103,37 @@ export function decodeContainer(kind: Kind, fields: Record<string, string> | str
     lastMessageAt: f[META.lastMessageAt] ?? '',
     metadata: f[META.metadata] ? (JSON.parse(f[META.metadata]) as Metadata) : {},
     updatedAt: f[META.updatedAt] ?? f[META.createdAt] ?? '0',
+    createdBy: f[META.createdBy] ?? '',
+    parentThreadId: f[META.parentThread] ?? '',
+    parentMessageId: f[META.parentMessage] ?? '',
+    deletedAt: f[META.deletedAt] ?? '',
   };
+}
+
+interface StoredParticipant {
+  j: string;
+  y: ParticipantType;
+  n: string;
+  r: ParticipantRole;
+  m?: Metadata;
+}
+
+/** A participant's record without "j" (the script adds it); "r" is exactly "read_only" for read-only ones. */
+export function encodeParticipant(p: NewParticipant): string {
+  const base = { y: p.type, n: p.name, r: p.role };
+  return JSON.stringify(Object.keys(p.metadata).length ? { ...base, m: p.metadata } : base);
+}
+
+export function decodeParticipant(id: string, record: string): Participant {
+  const r = JSON.parse(record) as Partial<StoredParticipant>;
+  return { id, type: r.y ?? 'user', name: r.n ?? '', role: r.r ?? 'read_write', metadata: r.m ?? {}, joinedAt: r.j ?? '' };
+}
+
+/** A flat { id, record, … } list (includes/participants participantsAll) as participants. */
+export function decodeParticipants(flat: string[]): Participant[] {
+  const out: Participant[] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) out.push(decodeParticipant(flat[i], flat[i + 1]));
+  return out;
 }
 
 function pairs(flat: string[]): Record<string, string> {
@@ -130,6 +185,11 @@ const FAILURES = {
   NO_CONTAINER: (kind: Kind) => notFound(kind),
   NO_MESSAGE: () => notFound('message'),
   NOT_A_MEMBER: () => new AppError('NOT_A_MEMBER', 'author_id is not one of the chat\'s users (CHATS_ENFORCE_MEMBERSHIP)', { field: 'author_id' }),
+  READ_ONLY: () => new AppError('READ_ONLY', 'author_id is a read_only participant of this thread', { field: 'author_id' }),
+  THREAD_DELETED: () => new AppError('THREAD_DELETED', 'the thread is in the trash: restore it (RestoreThread) before writing to it'),
+  NOT_DELETED: () => new AppError('NOT_DELETED', 'the thread is not in the trash: soft-delete it (SoftDeleteThread) before purging it', { field: 'id' }),
+  TOO_MANY_PARTICIPANTS: (_kind: Kind, max?: unknown) =>
+    new AppError('INVALID_ARGUMENT', `participants: the thread would hold more than ${String(max)} participants (MAX_PARTICIPANTS)`, { field: 'participants' }),
   MESSAGE_DELETED: () => new AppError('MESSAGE_DELETED', 'the message is deleted: restore it before editing it'),
   MESSAGE_PURGED: () => new AppError('MESSAGE_PURGED', 'the message is purged: its text is gone for good and it cannot be restored'),
   /** The merged metadata would break a limit (the script names it). */

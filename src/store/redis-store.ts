@@ -23,16 +23,35 @@ import type {
   MessageQuery,
   Page,
   NewMessage,
+  NewContainer,
+  NewParticipant,
+  Participant,
+  KeysetCursor,
+  ThreadFilter,
   RateLimiter,
   RateScope,
 } from '../core/model';
 import { randomBytes } from 'node:crypto';
-import { chatSetKey, containerKeys, groupKeys, namespaceRateKey, SECRET_KEY, userChatsKey, userReadIndexKey } from './keys';
+import { chatSetKey, containerKeys, groupKeys, namespaceRateKey, SECRET_KEY, userChatsKey, userReadIndexKey, type GroupKeys } from './keys';
 import { storeOpLatency } from '../metrics/service';
 import { isTimeout, isUnreachable } from './redis-errors';
-import { decodeContainer, decodeMessage, decodeSummaryFields, encodeMetadata, encodeNewMessage, META, outcome, SUMMARY_FIELDS, type Outcome } from './record';
+import {
+  decodeContainer,
+  decodeMessage,
+  decodeParticipant,
+  decodeParticipants,
+  decodeSummaryFields,
+  encodeMetadata,
+  encodeNewMessage,
+  encodeParticipant,
+  META,
+  outcome,
+  SUMMARY_FIELDS,
+  type Outcome,
+} from './record';
 import { defineScripts, type ScriptedRedis } from './scripts';
 import { ActivityBatch } from './activity-batch';
+import { filteredPage } from './filtered-page';
 
 export interface RedisStoreOptions {
   /** redis://host:port/db, or cluster seeds when `clusterNodes` is set. */
@@ -45,7 +64,24 @@ export interface RedisStoreOptions {
   /** FEED_RETENTION_EVENTS: events kept per container feed. */
   feedRetention?: number;
   /** The metadata limits the scripts check on merged maps (default: the documented ones). */
-  limits?: Pick<Limits, 'MAX_METADATA_KEYS' | 'MAX_METADATA_BYTES'>;
+  limits?: Pick<Limits, 'MAX_METADATA_KEYS' | 'MAX_METADATA_BYTES'> & Partial<Pick<Limits, 'MAX_PARTICIPANTS'>>;
+}
+
+/** How far past a thread's creation time (µs) its creation score may lie (groupAdd-2; clocks of a cluster's nodes). */
+const CREATION_SCORE_SLACK_US = 60_000_000;
+
+/** Whether a filter is given (README, "A richer thread"). */
+function hasFilter(f: ThreadFilter | undefined): boolean {
+  return f !== undefined && Object.values(f).some((v) => v !== undefined);
+}
+
+/** a > b for two ns times (decimal strings). */
+function nanosAfter(a: Nanos, b: Nanos): boolean {
+  return BigInt(a || '0') > BigInt(b || '0');
+}
+
+function pageWalk(page: ContainerPage): { order: 'asc' | 'desc'; limit: number; offset: number; cursor?: KeysetCursor } {
+  return { order: page.order, limit: page.limit, offset: page.offset, cursor: page.cursor };
 }
 
 /** Containers whose group the store keeps for in-script activity writes (about 100 bytes each). */
@@ -74,7 +110,10 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
     readonly options: RedisStoreOptions,
   ) {
     this.groupOf = options.clusterNodes?.length ? undefined : new Map();
+    this.maxParticipants = options.limits?.MAX_PARTICIPANTS ?? defaultLimits.MAX_PARTICIPANTS;
   }
+
+  private readonly maxParticipants: number;
 
   static async connect(opts: RedisStoreOptions): Promise<RedisStore> {
     const common: RedisOptions = {
@@ -117,16 +156,116 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
     this.redis.disconnect(false);
   }
 
-  createContainer(ns: string, kind: Kind, c: { id: string; groupId: string; topic: string; metadata: Metadata }): Promise<Container> {
+  createContainer(ns: string, kind: Kind, c: NewContainer): Promise<Container> {
     return this.guard('createContainer', async () => {
       const k = containerKeys(ns, kind, c.id);
-      const [record] = outcome(kind, await this.redis.createContainer(k.meta, c.id, c.groupId, c.topic, '', encodeMetadata(c.metadata)));
+      const [record, participants] = outcome(
+        kind,
+        await this.redis.createContainer(
+          k.meta,
+          k.participants,
+          k.joinOrder,
+          c.id,
+          c.groupId,
+          c.topic,
+          '',
+          encodeMetadata(c.metadata),
+          c.createdBy ?? '',
+          c.parent?.threadId ?? '',
+          c.parent?.messageId ?? '',
+          this.maxParticipants,
+          ...(c.participants ?? []).flatMap((p) => [p.id, encodeParticipant(p)]),
+        ),
+      );
       const created = decodeContainer(kind, record)!;
+      if (kind === 'thread') created.participants = decodeParticipants(participants);
       if (kind !== 'chat') this.noteGroup(k.meta, c.groupId);
       // Indexed after the record exists: an index entry without a record can then only be stale.
       const g = groupKeys(ns, kind, c.groupId);
-      await Promise.all([this.redis.groupAdd(g.index, c.id), this.redis.zadd(g.activity, 'GT', micros(created.createdAt), c.id)]);
+      await Promise.all([this.redis.groupAdd(g.index, g.trash, c.id), this.redis.zadd(g.activity, 'GT', micros(created.createdAt), c.id)]);
+      if (kind === 'thread') await this.indexFilters(g, created, created.participants!.map((p) => p.id), 'add', 'create');
       return created;
+    });
+  }
+
+  /**
+   * A thread's entries in its group's filter indexes (groupFilter-0, the group's slot), idempotent:
+   * 'create' adds it by creator and parent message (or top-level) and for the given participants,
+   * 'participants' adds or removes it for the given participants only, 'all' removes it from every
+   * order and index of the group (a delete or purge). Entries added take the thread's creation
+   * score, so a filtered list pages by the same cursors.
+   */
+  private async indexFilters(
+    g: GroupKeys,
+    t: Pick<Container, 'id' | 'createdBy' | 'parentMessageId'>,
+    participantIds: readonly string[],
+    op: 'add' | 'remove',
+    scope: 'create' | 'participants' | 'all',
+  ): Promise<void> {
+    const own = [t.parentMessageId ? g.byParent(t.parentMessageId) : g.topLevel, ...(t.createdBy ? [g.byCreator(t.createdBy)] : [])];
+    const keys = [
+      ...(scope === 'all' ? [g.index, g.trash, g.activity, g.trashActivity] : []),
+      ...(scope === 'participants' ? [] : own),
+      ...participantIds.map((p) => g.byParticipant(p)),
+    ];
+    if (keys.length === 0) return;
+    await this.redis.groupFilter(keys.length + 2, g.index, g.trash, ...keys, t.id, op);
+  }
+
+  /** Threads: adds, replaces or removes participants, then their filter indexes (another slot on a cluster). */
+  changeParticipants(ns: string, id: string, change: { add: NewParticipant[] } | { remove: string[] }): Promise<Container> {
+    return this.guard('changeParticipants', async () => {
+      const k = containerKeys(ns, 'thread', id);
+      const args = 'add' in change ? change.add.flatMap((p) => [p.id, encodeParticipant(p)]) : change.remove;
+      const op = 'add' in change ? 'add' : 'remove';
+      const [record, , participants] = outcome('thread', await this.redis.participants(k.meta, k.participants, k.joinOrder, op, this.maxParticipants, ...args));
+      const thread = decodeContainer('thread', record)!;
+      thread.participants = decodeParticipants(participants);
+      // Every id of the call, not only the changed ones: the retry of an interrupted call repairs.
+      const ids = 'add' in change ? change.add.map((p) => p.id) : change.remove;
+      await this.indexFilters(groupKeys(ns, 'thread', thread.groupId), thread, ids, op, 'participants');
+      return thread;
+    });
+  }
+
+  listParticipants(ns: string, id: string, page: { limit: number; cursor?: KeysetCursor }): Promise<Page<Participant>> {
+    return this.guard('listParticipants', async () => {
+      const k = containerKeys(ns, 'thread', id);
+      const c = page.cursor;
+      const [ids, positions, hasMore, followsLast, records] = outcome(
+        'thread',
+        await this.redis.participantPage(k.meta, k.joinOrder, k.participants, page.limit, c?.dir ?? '', c?.at ?? 0),
+      );
+      return { items: ids.map((pid, i) => decodeParticipant(pid, records[i])), positions: positions.map(Number), hasMore: hasMore === 1, followsLast: followsLast === 1 };
+    });
+  }
+
+  /** Threads: into the trash or out, then between the group's live and trash orders (idempotent, repeated on every call). */
+  trashThread(ns: string, id: string, op: 'trash' | 'restore'): Promise<Container> {
+    return this.guard('trashThread', async () => {
+      const [record] = outcome('thread', await this.redis.threadTrash(containerKeys(ns, 'thread', id).meta, op));
+      const thread = decodeContainer('thread', record)!;
+      const g = groupKeys(ns, 'thread', thread.groupId);
+      await this.redis.groupMove(g.index, g.trash, g.activity, g.trashActivity, id, op);
+      return thread;
+    });
+  }
+
+  purgeThread(ns: string, id: string): Promise<void> {
+    return this.guard('purgeThread', () => this.removeContainer(ns, 'thread', id, 'purge'));
+  }
+
+  /** A container as ReadThread shows it: with its participants (threads). */
+  getWhole(ns: string, kind: Kind, id: string): Promise<Container | null> {
+    return this.guard('getWhole', async () => {
+      const k = containerKeys(ns, kind, id);
+      if (kind !== 'thread') return decodeContainer(kind, await this.redis.hgetall(k.meta));
+      const [meta, order] = await Promise.all([this.redis.hgetall(k.meta), this.redis.zrange(k.joinOrder, 0, -1)]);
+      const c = decodeContainer(kind, meta);
+      if (!c) return null;
+      const records = order.length ? await this.redis.hmget(k.participants, ...order) : [];
+      c.participants = order.map((pid, i) => decodeParticipant(pid, records[i] ?? '{}'));
+      return c;
     });
   }
 
@@ -165,34 +304,127 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
   }
 
   deleteContainer(ns: string, kind: Kind, id: string): Promise<void> {
-    return this.guard('deleteContainer', async () => {
-      const k = containerKeys(ns, kind, id);
-      if (kind === 'chat') {
-        // A chat's user-set mapping goes first, while it still names this chat: a CreateChat
-        // racing the delete then claims a new chat, never the one being deleted (which it would
-        // re-create), and an interrupted delete leaves the chat, not a mapping to nothing.
-        const users = await this.redis.hget(k.meta, META.users);
-        if (users) await this.redis.deleteIfEqual(chatSetKey(ns, JSON.parse(users) as string[]), id);
-      }
-      const [group, users] = outcome(kind, await this.redis.deleteContainer(k.meta, k.order, k.deleted, k.bodies, k.feed, k.reads));
-      // Threads and conversations: the group-index entry after the record (a stale entry is
-      // dropped by the next list that meets it). Chats: each user's index entry (a stale one is
-      // skipped by the subscription that meets it).
-      if (group !== undefined && kind !== 'chat') {
-        const g = groupKeys(ns, kind, group);
-        await Promise.all([this.redis.zrem(g.index, id), this.redis.zrem(g.activity, id)]);
-      }
-      if (kind === 'chat' && users) await Promise.all((JSON.parse(users) as string[]).map((u) => this.redis.zrem(userChatsKey(ns, u), id)));
-    });
+    return this.guard('deleteContainer', () => this.removeContainer(ns, kind, id, 'delete'));
+  }
+
+  /** DeleteThread and the like ('delete'), PurgeThread ('purge'): the record's keys in O(1), then the index entries. */
+  private async removeContainer(ns: string, kind: Kind, id: string, mode: 'delete' | 'purge'): Promise<void> {
+    const k = containerKeys(ns, kind, id);
+    if (kind === 'chat') {
+      // A chat's user-set mapping goes first, while it still names this chat: a CreateChat
+      // racing the delete then claims a new chat, never the one being deleted (which it would
+      // re-create), and an interrupted delete leaves the chat, not a mapping to nothing.
+      const users = await this.redis.hget(k.meta, META.users);
+      if (users) await this.redis.deleteIfEqual(chatSetKey(ns, JSON.parse(users) as string[]), id);
+    }
+    const reply = await this.redis.deleteContainer(k.meta, k.order, k.deleted, k.bodies, k.feed, k.reads, k.participants, k.joinOrder, mode);
+    const [group, users, createdBy, parentMessageId, participants, readers] = outcome(kind, reply);
+    // Threads and conversations: the group's index entries after the record (a stale entry is
+    // dropped by the next list that meets it). Chats: each user's index entry (a stale one is
+    // skipped by the subscription that meets it).
+    if (group !== undefined && kind !== 'chat') {
+      const g = groupKeys(ns, kind, group);
+      if (kind === 'thread') await this.indexFilters(g, { id, createdBy: createdBy ?? '', parentMessageId: parentMessageId ?? '' }, participants ?? [], 'remove', 'all');
+      else await Promise.all([this.redis.zrem(g.index, id), this.redis.zrem(g.activity, id)]);
+      // Each reader's index of containers they read in (their own slots; GetUnread skips a stale entry).
+      await Promise.all((readers ?? []).map((u) => this.redis.zrem(userReadIndexKey(ns, u, kind, group), id)));
+    }
+    if (kind === 'chat' && users) await Promise.all((JSON.parse(users) as string[]).map((u) => this.redis.zrem(userChatsKey(ns, u), id)));
   }
 
   listGroup(ns: string, kind: Kind, groupId: string, page: ContainerPage): Promise<Page<Container>> {
     const g = groupKeys(ns, kind, groupId);
+    if (kind === 'thread' && (page.include !== undefined && page.include !== 'live' || hasFilter(page.filter))) {
+      return this.guard('listGroup', () => this.threadPage(ns, g, page));
+    }
     const index = page.orderBy === 'last_message_at' ? g.activity : g.index;
     const read = page.userId
       ? (ids: string[]) => this.summaries(ns, kind, ids, { userId: page.userId })
       : (ids: string[]) => Promise.all(ids.map((id) => this.getContainer(ns, kind, id)));
-    return this.guard('listGroup', () => this.indexPage(kind, index, page, read));
+    if (kind !== 'thread') return this.guard('listGroup', () => this.indexPage(kind, index, page, read));
+    // A thread whose move to the trash was interrupted is still in the live order: not shown
+    // (the retry of SoftDeleteThread moves it).
+    return this.guard('listGroup', async () => {
+      const p = await this.indexPage(kind, index, page, read);
+      const live = p.items.map((c, i) => [c, p.positions[i]] as const).filter(([c]) => c.deletedAt === '');
+      return { ...p, items: live.map((x) => x[0]), positions: live.map((x) => x[1]) };
+    });
+  }
+
+  /**
+   * ListThreads with the trash or filters (README, "A richer thread"): a walk over the smallest
+   * index that holds every match (filtered-page.ts), each candidate checked on its record.
+   */
+  private async threadPage(ns: string, g: GroupKeys, page: ContainerPage): Promise<Page<Container>> {
+    const f = page.filter ?? {};
+    const include = page.include ?? 'live';
+    const byActivity = page.orderBy === 'last_message_at';
+    const base = {
+      live: [byActivity ? g.activity : g.index],
+      trash: [byActivity ? g.trashActivity : g.trash],
+      all: byActivity ? [g.activity, g.trashActivity] : [g.index, g.trash],
+    }[include];
+    // Filter indexes share the creation order's scores (the ops refuse filters with last_message_at).
+    const indexes = [
+      ...(f.participantId !== undefined ? [g.byParticipant(f.participantId)] : []),
+      ...(f.createdBy !== undefined ? [g.byCreator(f.createdBy)] : []),
+      ...(f.parentMessageId === null ? [g.topLevel] : f.parentMessageId !== undefined ? [g.byParent(f.parentMessageId)] : []),
+    ];
+    let sources = base;
+    if (indexes.length > 0) {
+      const sizes = await Promise.all([...indexes, ...base].map((k) => this.redis.zcard(k)));
+      const baseSize = sizes.slice(indexes.length).reduce((a, b) => a + b, 0);
+      const smallest = sizes.slice(0, indexes.length).reduce((best, n, i) => (n < sizes[best] ? i : best), 0);
+      if (sizes[smallest] < baseSize) sources = [indexes[smallest]];
+    }
+    const ids = f.ids ? new Set(f.ids) : undefined;
+    const passes = (c: Container): boolean =>
+      (include === 'all' || (include === 'trash') === (c.deletedAt !== '')) &&
+      (ids === undefined || ids.has(c.id)) &&
+      (f.createdBy === undefined || c.createdBy === f.createdBy) &&
+      (f.parentMessageId === undefined || c.parentMessageId === (f.parentMessageId ?? '')) &&
+      (f.createdAfter === undefined || nanosAfter(c.createdAt, f.createdAfter)) &&
+      (f.createdBefore === undefined || nanosAfter(f.createdBefore, c.createdAt)) &&
+      (f.updatedAfter === undefined || nanosAfter(c.updatedAt, f.updatedAfter)) &&
+      (f.updatedBefore === undefined || nanosAfter(f.updatedBefore, c.updatedAt));
+    const check = async (candidates: string[]): Promise<(Container | null)[]> => {
+      const [found, member] = await Promise.all([
+        this.summaries(ns, 'thread', candidates, { userId: page.userId }),
+        f.participantId === undefined ? undefined : Promise.all(candidates.map((id) => this.redis.hexists(containerKeys(ns, 'thread', id).participants, f.participantId!))),
+      ]);
+      return found.map((c, i) => (c && passes(c) && (member === undefined || member[i] === 1) ? c : null));
+    };
+    // Creation scores are the creation time in µs or a little past it (groupAdd-2 moves a score
+    // past the group's last one), so a created_at range bounds the walk with some slack above.
+    const creationBounds = !byActivity;
+    const lo = creationBounds && f.createdAfter !== undefined ? Math.floor(Number(f.createdAfter) / 1000) : -Infinity;
+    const hi = creationBounds && f.createdBefore !== undefined ? Math.ceil(Number(f.createdBefore) / 1000) + CREATION_SCORE_SLACK_US : Infinity;
+    if (ids !== undefined) {
+      // At most MAX_IDS_PER_CALL ids: their own scores in the chosen orders are the only candidates.
+      return filteredPage({ read: (key, asc, from, count, l, h) => this.idsRange(key, [...ids], asc, from, count, l, h), check }, { ...pageWalk(page), sources, lo, hi });
+    }
+    return filteredPage({ read: (key, asc, from, count, l, h) => this.zRange(key, asc, from, count, l, h), check }, { ...pageWalk(page), sources, lo, hi });
+  }
+
+  /** Members of a zset with scores beyond `from` (exclusive) within [lo, hi], `count` at most, in one direction. */
+  private async zRange(key: string, ascending: boolean, from: number | null, count: number, lo: number, hi: number): Promise<[string, number][]> {
+    const bound = (n: number) => (n === Infinity ? '+inf' : n === -Infinity ? '-inf' : String(n));
+    const raw = ascending
+      ? await this.redis.zrangebyscore(key, from === null || from < lo ? bound(lo) : `(${from}`, bound(hi), 'WITHSCORES', 'LIMIT', 0, count)
+      : await this.redis.zrevrangebyscore(key, from === null || from > hi ? bound(hi) : `(${from}`, bound(lo), 'WITHSCORES', 'LIMIT', 0, count);
+    const out: [string, number][] = [];
+    for (let i = 0; i < raw.length; i += 2) out.push([raw[i], Number(raw[i + 1])]);
+    return out;
+  }
+
+  /** zRange over only the given ids (ZMSCORE): for the `ids` filter. */
+  private async idsRange(key: string, ids: string[], ascending: boolean, from: number | null, count: number, lo: number, hi: number): Promise<[string, number][]> {
+    const scores = await this.redis.zmscore(key, ...ids);
+    const inRange = ids
+      .map((id, i) => [id, scores[i] === null ? NaN : Number(scores[i])] as [string, number])
+      .filter(([, s]) => !Number.isNaN(s) && s >= lo && s <= hi && (from === null || (ascending ? s > from : s < from)))
+      .sort((a, b) => (ascending ? a[1] - b[1] : b[1] - a[1]));
+    return inRange.slice(0, count);
   }
 
   /**
@@ -228,6 +460,7 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
         k.feed,
         k.reads,
         knownGroup === undefined ? k.meta : groupKeys(ns, kind, knownGroup).activity,
+        k.participants,
         m.id,
         encodeNewMessage(m),
         m.clientId ? '1' : '0',
@@ -402,7 +635,7 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
         const prev = await this.redis.set(setKey, id, 'NX', 'GET');
         const target = prev ?? id;
         const k = containerKeys(ns, 'chat', target);
-        const [record] = outcome('chat', await this.redis.createContainer(k.meta, target, '', '', users, encodeMetadata(metadata)));
+        const [record] = outcome('chat', await this.redis.createContainer(k.meta, k.participants, k.joinOrder, target, '', '', users, encodeMetadata(metadata), '', '', '', 0));
         const chat = decodeContainer('chat', record)!;
         if (sameList(chat.userIds, userIds)) {
           // Each user's chat index, in the users' own slots: an idempotent follow-up that every

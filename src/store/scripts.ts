@@ -1,7 +1,7 @@
 /**
  * Loads the Lua scripts in `lua/` and registers each on an ioredis client with
- * defineCommand. The file name carries the key count (`appendMessage-7.lua`:
- * seven KEYS; `-0`: a variadic script, called with the key count first). `--- @include "includes/x"` lines are replaced by that file, once
+ * defineCommand. The file name carries the key count (`appendMessage-8.lua`:
+ * eight KEYS; `-0`: a variadic script, called with the key count first). `--- @include "includes/x"` lines are replaced by that file, once
  * per script. ioredis sends EVALSHA and falls back to EVAL on NOSCRIPT, so a
  * restarted or flushed Redis needs nothing from us; the SHA changes with the
  * text, so two releases sharing one Redis never run each other's version.
@@ -43,9 +43,38 @@ function resolveIncludes(dir: string, file: string, seen: Set<string>): string {
  * Scripts that can fail answer an outcome first (record.ts `outcome()`).
  */
 export interface ScriptCommands {
-  createContainer(meta: string, id: string, group: string, topic: string, users: string, metadata: string): Promise<['OK', string[]]>;
+  createContainer(
+    meta: string,
+    participants: string,
+    joinOrder: string,
+    id: string,
+    group: string,
+    topic: string,
+    users: string,
+    metadata: string,
+    createdBy: string,
+    parentThread: string,
+    parentMessage: string,
+    maxParticipants: number,
+    ...participantPairs: string[]
+  ): Promise<['OK', string[], string[]]>;
+  participants(meta: string, participants: string, joinOrder: string, op: 'add' | 'remove', maxParticipants: number, ...args: string[]): Promise<[Outcome, string[], string[], string[]]>;
+  participantPage(meta: string, joinOrder: string, participants: string, limit: number, cursorDir: '' | 'after' | 'before', cursorAt: number): Promise<[Outcome, string[], string[], number, number, string[]]>;
+  threadTrash(meta: string, op: 'trash' | 'restore'): Promise<[Outcome, string[], number]>;
+  groupMove(index: string, trash: string, activity: string, trashActivity: string, id: string, op: 'trash' | 'restore'): Promise<number>;
+  groupFilter(numberOfKeys: number, ...keysThenArgs: string[]): Promise<number>;
   updateContainer(meta: string, topic: string, metadata: string, maxKeys: number, maxBytes: number): Promise<[Outcome, string[]]>;
-  deleteContainer(meta: string, order: string, deleted: string, records: string, feed: string, reads: string): Promise<['OK', string?, string?]>;
+  deleteContainer(
+    meta: string,
+    order: string,
+    deleted: string,
+    records: string,
+    feed: string,
+    reads: string,
+    participants: string,
+    joinOrder: string,
+    mode: 'delete' | 'purge',
+  ): Promise<[Outcome, string?, string?, string?, string?, string[]?, string[]?]>;
   summary(
     meta: string,
     order: string,
@@ -81,6 +110,7 @@ export interface ScriptCommands {
     feed: string,
     reads: string,
     activity: string,
+    participants: string,
     id: string,
     record: string,
     clientId: '0' | '1',
@@ -114,7 +144,7 @@ export interface ScriptCommands {
     include: 'visible' | 'deleted' | 'all',
   ): Promise<[Outcome, string[], number, number, number, number]>;
   groupPage(index: string, order: 'asc' | 'desc', offset: number, limit: number, cursorDir: '' | 'after' | 'before', cursorAt: number): Promise<['OK', string[], string[], number, number]>;
-  groupAdd(index: string, id: string): Promise<['OK', number]>;
+  groupAdd(index: string, trash: string, id: string): Promise<['OK', number]>;
   deleteIfEqual(key: string, expected: string): Promise<number>;
   takeToken(bucket: string, rate: number, burst: number): Promise<[number, number]>;
 }

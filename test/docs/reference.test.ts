@@ -44,7 +44,7 @@ it('docs/reference.md names every method of the three services and every field o
       }
     }
   }
-  expect(methods).toBe(46); // 19 of m3o, DeleteChat, three Subscribe, 3 × 5 of the message lifecycle, 3 MarkRead, 3 GetUnread, ListChats, ReadChat
+  expect(methods).toBe(52); // 19 of m3o, DeleteChat, three Subscribe, 3 × 5 of the message lifecycle, 3 MarkRead, 3 GetUnread, ListChats, ReadChat, 6 of a richer thread
 });
 
 it('docs/api.md names every error id and every limit with its default', () => {

@@ -16,7 +16,10 @@ describe('threads.Threads', () => {
     expect(created.status).toBe(200);
     expect(created.headers.get('content-type')).toMatch(/^application\/json/);
     const thread = created.body.thread;
-    expect(Object.keys(thread).sort()).toEqual(['created_at', 'group_id', 'id', 'last_message_at', 'message_count', 'metadata', 'topic', 'unread_count', 'updated_at']);
+    expect(Object.keys(thread).sort()).toEqual([
+      'created_at', 'created_by', 'deleted_at', 'group_id', 'id', 'last_message_at', 'message_count', 'metadata',
+      'parent_message_id', 'parent_thread_id', 'participants', 'topic', 'unread_count', 'updated_at',
+    ]);
     expect(thread).toMatchObject({ group_id: 'tg1', topic: 'hello' });
     expect(thread.created_at).toMatch(RFC3339);
 

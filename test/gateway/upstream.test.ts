@@ -44,7 +44,7 @@ const createThread = (call: ServerUnaryCall<CreateThreadRequest, CreateThreadRes
     case 'unset':
       return cb(null, { thread: undefined });
     default:
-      return cb(null, { thread: { id: 'only-id', groupId: '', topic: '', createdAt: '', metadata: {}, lastMessageAt: '', messageCount: '0', updatedAt: '', unreadCount: '0' } });
+      return cb(null, { thread: { id: 'only-id', groupId: '', topic: '', createdAt: '', metadata: {}, lastMessageAt: '', messageCount: '0', updatedAt: '', unreadCount: '0', createdBy: '', parentThreadId: '', parentMessageId: '', deletedAt: '', participants: [] } });
   }
 };
 
@@ -105,8 +105,8 @@ describe('metadata sent upstream', () => {
     await gw.post('/threads/Threads/CreateThread', { groupId: 'camel', topic: 'ok' });
     await gw.post('/threads/Threads/CreateThread', { group_id: 'snake', topic: 'ok' });
     expect(seen.map((s) => s.request)).toEqual([
-      { groupId: 'camel', topic: 'ok', metadata: {} },
-      { groupId: 'snake', topic: 'ok', metadata: {} },
+      { groupId: 'camel', topic: 'ok', metadata: {}, createdBy: '', parentThreadId: '', parentMessageId: '', participants: [] },
+      { groupId: 'snake', topic: 'ok', metadata: {}, createdBy: '', parentThreadId: '', parentMessageId: '', participants: [] },
     ]);
   });
 });
@@ -169,7 +169,12 @@ describe('statuses relayed', () => {
 
 describe('every response field present', () => {
   it('unset strings are "" and an unset message field is null', async () => {
-    expect((await createThread1('ok')).r.body).toEqual({ thread: { id: 'only-id', group_id: '', topic: '', created_at: '', metadata: {}, last_message_at: '', message_count: '0', updated_at: '', unread_count: '0' } });
+    expect((await createThread1('ok')).r.body).toEqual({
+      thread: {
+        id: 'only-id', group_id: '', topic: '', created_at: '', metadata: {}, last_message_at: '', message_count: '0', updated_at: '', unread_count: '0',
+        created_by: '', parent_thread_id: '', parent_message_id: '', deleted_at: '', participants: [],
+      },
+    });
     expect((await createThread1('unset')).r.body).toEqual({ thread: null });
   });
 

@@ -3,7 +3,7 @@
  * takes a partial request (the rest are proto3 defaults) and returns a promise.
  */
 import { Client, credentials, Metadata, type CallOptions, type ServiceError } from '@grpc/grpc-js';
-import { reasonOf } from '../../src/transports/grpc/status';
+import { reasonOf, richDetails } from '../../src/transports/grpc/status';
 import { ChatsService } from '../gen/chats/chats';
 import { StreamsService } from '../gen/streams/streams';
 import { ThreadsService } from '../gen/threads/threads';
@@ -69,12 +69,13 @@ export function clients(address: string, token?: string, opts: { ownConnection?:
 }
 
 /** Awaits a call that must fail; returns its gRPC code, ErrorInfo reason and detail. */
-export async function failure(p: Promise<unknown>): Promise<{ code: number; reason?: string; details: string }> {
+export async function failure(p: Promise<unknown>): Promise<{ code: number; reason?: string; details: string; field?: string }> {
   try {
     await p;
   } catch (e) {
     const err = e as ServiceError;
-    return { code: err.code, reason: reasonOf(err.metadata), details: err.details };
+    const field = richDetails(err.metadata).field;
+    return { code: err.code, reason: reasonOf(err.metadata), details: err.details, ...(field ? { field } : {}) };
   }
   throw new Error('expected the call to fail, it succeeded');
 }

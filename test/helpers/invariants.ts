@@ -53,11 +53,12 @@ export async function storeProblems(r: Redis): Promise<string[]> {
       if (!(sentAt > lastSent)) problems.push(`${base}: sent_at not increasing at seq ${entries[i + 1]}`);
       lastSent = sentAt;
     }
-    // Threads and conversations are in their group's index.
+    // Threads and conversations are in their group's index (a thread in the trash: in the trash order).
     const m = /^pl1:\{([^:]*):([tv]):[^}]*\}$/.exec(base);
     if (m) {
-      const idx = `pl1:{${m[1]}:${m[2]}g:${encodeGroup(group ?? '')}}:idx`;
-      if ((await r.zscore(idx, id ?? '')) === null) problems.push(`${base}: not in its ${KINDS[m[2]]} group index`);
+      const trashed = (await r.hexists(`${base}:meta`, 'da')) === 1;
+      const idx = `pl1:{${m[1]}:${m[2]}g:${encodeGroup(group ?? '')}}:${trashed ? 'tr' : 'idx'}`;
+      if ((await r.zscore(idx, id ?? '')) === null) problems.push(`${base}: not in its ${KINDS[m[2]]} group ${trashed ? 'trash order' : 'index'}`);
     }
   }
   // No message data without its container record.

@@ -73,7 +73,9 @@ it('no gap and no duplicate across random writes, disconnects and resumes', asyn
       for (let i = 0; i < THREADS; i++) threads.push((await s.svc.threads.createThread({ groupId: 'p', topic: `t${i}` })).thread!.id);
       const subs = [new Resuming(threads), new Resuming(threads)];
       await Promise.all(subs.map((x) => x.start()));
-      const written = threads.map(() => [] as string[]);
+      // Per thread, [seq, text] of each write: concurrent writes to one thread may return in any
+      // order, so the expected order is the seq order the service gave them.
+      const written = threads.map(() => [] as [number, string][]);
       const writes: Promise<unknown>[] = [];
       let n = 0;
       for (const a of actions) {
@@ -83,8 +85,8 @@ it('no gap and no duplicate across random writes, disconnects and resumes', asyn
           writes.push(
             (async () => {
               for (const text of texts) {
-                await s.svc.threads.createMessage({ threadId: threads[a.thread], authorId: 'a', text });
-                written[a.thread].push(text);
+                const m = (await s.svc.threads.createMessage({ threadId: threads[a.thread], authorId: 'a', text })).message!;
+                written[a.thread].push([Number(m.seq), text]);
               }
             })(),
           );
@@ -98,7 +100,7 @@ it('no gap and no duplicate across random writes, disconnects and resumes', asyn
       const total = written.flat().length;
       for (const sub of subs) {
         await sub.settle(total);
-        threads.forEach((t, i) => expect(sub.seen.get(t) ?? []).toEqual(written[i]));
+        threads.forEach((t, i) => expect(sub.seen.get(t) ?? []).toEqual([...written[i]].sort((x, y) => x[0] - y[0]).map((w) => w[1])));
       }
     }),
     { numRuns: 50 },

@@ -31,13 +31,27 @@ let redis: TestRedis;
 let svc: TestService;
 let gw: TestGateway;
 /** Containers that exist, so generated writes and reads also reach the store. */
-const fixed = { thread: '', chat: '', conv: '', group: 'props-gw', msg: { thread: '', chat: '', conv: '' }, purged: { thread: '', chat: '', conv: '' } };
+const fixed = {
+  thread: '',
+  chat: '',
+  conv: '',
+  group: 'props-gw',
+  msg: { thread: '', chat: '', conv: '' },
+  purged: { thread: '', chat: '', conv: '' },
+  /** A thread the trash calls work on, and trashed threads for each base PurgeThread request. */
+  trashed: '',
+  purgeable: [] as string[],
+  /** addPurgeable calls under way (the store check at the end waits for them). */
+  replenishing: [] as Promise<void>[],
+};
 
 beforeAll(async () => {
   redis = await startRedis();
   svc = await startService(redis.url);
   gw = await startGateway(svc, { bodyLimitBytes: BODY_LIMIT });
   fixed.thread = (await svc.threads.createThread({ groupId: fixed.group, topic: 't' })).thread!.id;
+  fixed.trashed = (await svc.threads.createThread({ groupId: 'props-gw-trash', topic: 't' })).thread!.id;
+  await Promise.all(Array.from({ length: 60 }, () => addPurgeable()));
   fixed.chat = (await svc.chats.createChat({ userIds: ['u1', 'u2'] })).chat!.id;
   fixed.conv = (await svc.streams.createConversation({ groupId: fixed.group, topic: 't' })).conversation!.id;
   // Per container: a message that stays (UpdateMessage, ReadMessage, RestoreMessage of a live one), and
@@ -63,7 +77,7 @@ afterAll(async () => {
 // ---------------------------------------------------------------------------
 // The shape of each request field, from the descriptors.
 
-type Kind = 'string' | 'int64' | 'strings' | 'StringValue' | 'Int32Value' | 'Timestamp' | 'map';
+type Kind = 'string' | 'int64' | 'strings' | 'StringValue' | 'Int32Value' | 'Timestamp' | 'map' | 'participants';
 
 function kindOf(f: DescField): Kind {
   if (f.fieldKind === 'scalar' && f.scalar === ScalarType.STRING) return 'string';
@@ -73,6 +87,7 @@ function kindOf(f: DescField): Kind {
   if (f.fieldKind === 'message' && f.message.typeName === 'google.protobuf.Int32Value') return 'Int32Value';
   if (f.fieldKind === 'message' && f.message.typeName === 'google.protobuf.Timestamp') return 'Timestamp';
   if (f.fieldKind === 'map' && f.mapKey === ScalarType.STRING && f.mapKind === 'scalar' && f.scalar === ScalarType.STRING) return 'map';
+  if (f.fieldKind === 'list' && f.listKind === 'message' && f.message.typeName === 'threads.Participant') return 'participants';
   throw new Error(`a request field of a kind this test does not generate yet: ${f.parent.typeName}.${f.name}`);
 }
 
@@ -80,6 +95,19 @@ function kindOf(f: DescField): Kind {
 const namesOf = (m: DescMessage) => m.fields.flatMap((f) => [f.name, f.jsonName]);
 
 /** A minimal valid request per input message (the fixed containers exist). */
+/** A thread in the trash for a base PurgeThread request (each is used once), with another made to replace it. */
+async function addPurgeable(): Promise<void> {
+  const t = (await svc.threads.createThread({ groupId: 'props-gw-trash', topic: 'p' })).thread!.id;
+  await svc.threads.softDeleteThread({ id: t });
+  fixed.purgeable.push(t);
+}
+function takePurgeable(): string {
+  fixed.replenishing.push(addPurgeable());
+  const id = fixed.purgeable.shift();
+  if (!id) throw new Error('no trashed thread left for a PurgeThread base request');
+  return id;
+}
+
 function baseBody(route: Route): Record<string, unknown> {
   const t = route.input.typeName;
   const bodies: Record<string, Record<string, unknown>> = {
@@ -121,6 +149,13 @@ function baseBody(route: Route): Record<string, unknown> {
   bodies['threads.GetUnreadRequest'] = { user_id: 'u1', group_id: fixed.group };
   bodies['streams.GetUnreadRequest'] = { user_id: 'u1', group_id: fixed.group };
   bodies['chats.ReadChatRequest'] = { id: fixed.chat, user_id: 'u1' };
+  bodies['threads.AddParticipantsRequest'] = { thread_id: fixed.thread, participants: [{ id: 'p1', role: 'read_write' }] };
+  bodies['threads.RemoveParticipantsRequest'] = { thread_id: fixed.thread, participant_ids: ['absent'] };
+  bodies['threads.ListParticipantsRequest'] = { thread_id: fixed.thread };
+  // The trash: a thread of its own, so no generated call ever trashes the fixed thread.
+  bodies['threads.SoftDeleteThreadRequest'] = { id: fixed.trashed };
+  bodies['threads.RestoreThreadRequest'] = { id: fixed.trashed };
+  bodies['threads.PurgeThreadRequest'] = { id: t === 'threads.PurgeThreadRequest' ? takePurgeable() : '' };
   const b = bodies[t];
   if (!b) throw new Error(`no valid base request for ${t}: add one`);
   return { ...b };
@@ -148,9 +183,24 @@ const nasty = fc.oneof(
 /** Ids of things that exist, and a few that collide on purpose. */
 function idPool(route: Route): fc.Arbitrary<string> {
   // Never delete the fixed containers: later runs would only meet NOT_FOUND.
-  if (/Delete/.test(route.method.name)) return fc.constantFrom('absent', 'g1', 'id-1');
+  if (/Delete|PurgeThread/.test(route.method.name)) return fc.constantFrom('absent', 'g1', 'id-1');
   return fc.constantFrom(fixed.thread, fixed.chat, fixed.conv, fixed.group, 'dup-1', 'dup-2', 'u1', 'u2', 'g1', 'id-1');
 }
+
+/**
+ * A participant, good or bad field by field. Its ids are never an author id the other generators
+ * use (a read_only participant's CreateMessage is 403 READ_ONLY, not what those runs check).
+ */
+const participant = fc.record(
+  {
+    id: fc.constantFrom('p1', 'p2', 'p3', '', 'x'.repeat(257), '\ud800'),
+    type: fc.constantFrom('', 'user', 'agent', 'tool', 'robot', 'USER'),
+    name: fc.constantFrom('', 'Pat', 'x'.repeat(1025)),
+    role: fc.constantFrom('', 'read_write', 'read_only', 'owner'),
+    metadata: fc.constantFrom({}, { k: 'v' }, { '': 'x' }),
+  },
+  { requiredKeys: [] },
+);
 
 const strings = (route: Route) => fc.oneof({ weight: 3, arbitrary: nasty }, { weight: 2, arbitrary: idPool(route) });
 
@@ -212,6 +262,8 @@ function typedValue(f: DescField, route: Route): fc.Arbitrary<unknown> {
         fc.constant({ big: 'x'.repeat(16_400) }), // over MAX_METADATA_BYTES
         fc.constant(null),
       );
+    case 'participants':
+      return fc.oneof(fc.array(participant, { maxLength: 4 }), fc.array(participant, { minLength: 99, maxLength: 102 }), fc.constant(null));
     case 'strings':
       return fc.oneof(
         fc.array(strings(route), { maxLength: 8 }),
@@ -240,6 +292,8 @@ function wrongValue(f: DescField): fc.Arbitrary<unknown> {
       return fc.oneof(any.filter((v) => !Array.isArray(v)), fc.constantFrom<unknown>('a', 1, [1], [null], [{}], [[]], [true], ['a', 2]));
     case 'map':
       return fc.constantFrom<unknown>('a', 1, true, [], ['a'], { a: 1 }, { a: true }, { a: {} }, { a: ['x'] }, { a: null });
+    case 'participants':
+      return fc.oneof(any.filter((v) => !Array.isArray(v)), fc.constantFrom<unknown>('a', 1, [1], ['p1'], [[]], [true], [{ id: 1 }], [{ role: {} }]));
   }
 }
 
@@ -274,7 +328,7 @@ const DOCUMENTED_IDS: Record<number, ReadonlySet<string>> = {
   400: new Set([
     'MISSING_ID', 'MISSING_GROUP_ID', 'MISSING_TOPIC', 'MISSING_AUTHOR_ID', 'MISSING_TEXT', 'MISSING_THREAD_ID', 'MISSING_THREAD_IDS',
     'MISSING_CHAT_ID', 'MISSING_USER_IDS', 'MISSING_USER_ID', 'MISSING_CONVERSATION_ID', 'MISSING_CONVERSATION_IDS', 'INVALID_ARGUMENT', 'FIELD_TOO_LONG',
-    'TOO_MANY_IDS', 'INVALID_STRING', 'INVALID_JSON', 'INVALID_CURSOR',
+    'TOO_MANY_IDS', 'INVALID_STRING', 'INVALID_JSON', 'INVALID_CURSOR', 'MISSING_PARTICIPANTS', 'MISSING_PARTICIPANT_IDS',
   ]),
   401: new Set(['UNAUTHORIZED']),
   403: new Set(['FORBIDDEN']),
@@ -640,5 +694,6 @@ it('repeated client message ids were stored once; every container has unique mes
 it('afterwards the gateway is healthy and the store is consistent', async () => {
   const h = await send(gw.url, '/healthz', { method: 'GET', timeoutMs: 5000 });
   expect([h.status, h.body]).toEqual([200, { status: 'SERVING' }]);
+  await Promise.all(fixed.replenishing);
   expect(await storeProblems(redis.client())).toEqual([]);
 });

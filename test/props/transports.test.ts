@@ -56,7 +56,7 @@ const WRITE_RUNS = 100;
 // a field not sent. Ids of the fixture are symbolic (a pool and an index),
 // resolved when the request is sent, so generation needs no running service.
 
-type Pool = 'thread' | 'chat' | 'conv' | 'wthread' | 'wchat' | 'wconv' | 'tmsg' | 'cmsg' | 'vmsg' | 'wtmsg' | 'wcmsg' | 'wvmsg';
+type Pool = 'thread' | 'chat' | 'conv' | 'wthread' | 'wchat' | 'wconv' | 'tmsg' | 'cmsg' | 'vmsg' | 'wtmsg' | 'wcmsg' | 'wvmsg' | 'xthread' | 'ythread';
 interface Ref {
   pool: Pool;
   i: number;
@@ -72,9 +72,9 @@ interface Ts {
 }
 type Model = Record<string, unknown>;
 
-type Kind = 'string' | 'strings' | 'int64' | 'int32w' | 'stringw' | 'timestamp';
+type Kind = 'string' | 'strings' | 'int64' | 'int32w' | 'stringw' | 'timestamp' | 'participants';
 type Service = 'threads' | 'chats' | 'streams';
-type WriteKind = 'same' | 'create' | 'message' | 'edit';
+type WriteKind = 'same' | 'create' | 'message' | 'edit' | 'once';
 
 interface Spec {
   service: Service;
@@ -167,6 +167,15 @@ const timestamp: fc.Arbitrary<Ts | TimeRef> = fc.oneof(
   },
   { weight: 1, arbitrary: fc.record({ seconds: fc.bigInt({ min: MIN_SECONDS, max: MAX_SECONDS }), nanos: fc.integer({ min: 0, max: 999_999_999 }) }) },
 );
+/** A participant as ts-proto sends it (every field), good or bad field by field. */
+const participantModel = fc.record({
+  id: fc.constantFrom('pa', 'pb', 'pc', '', 'x'.repeat(LIMITS.MAX_ID_BYTES + 1)),
+  type: fc.constantFrom('', 'user', 'agent', 'tool', 'bot'),
+  name: fc.constantFrom('', 'Pat', 'x'.repeat(LIMITS.MAX_TOPIC_BYTES + 1)),
+  role: fc.constantFrom('', 'read_write', 'read_only', 'admin'),
+  metadata: fc.constantFrom({}, { k: 'v' }, { '': 'x' }),
+  joinedAt: fc.constant(''),
+});
 const ids = (...pools: Pool[]) => fc.array(id(...pools), { maxLength: LIMITS.MAX_IDS_PER_CALL + 2 });
 /** A client message id: often none, often one of a few (so repeats happen), sometimes too long. */
 const clientId = fc.oneof(
@@ -260,6 +269,37 @@ const SPECS: Spec[] = [
     valid: { threadId: { pool: 'wthread', i: 0 }, authorId: 'ann', text: 'hi' },
   },
   ...messageLife('threads', 'threadId', 'thread', 'wthread', 'tmsg', 'wtmsg'),
+  {
+    service: 'threads', rpc: 'AddParticipants', fields: { threadId: 'string', participants: 'participants' }, write: 'same',
+    gen: fc.record({ threadId: opt(id('wthread')), participants: opt(fc.array(participantModel, { maxLength: LIMITS.MAX_IDS_PER_CALL + 1 })) }),
+    valid: { threadId: { pool: 'wthread', i: 0 }, participants: [{ id: 'pa', type: 'agent', name: 'A', role: 'read_write', metadata: {}, joinedAt: '' }] },
+  },
+  {
+    service: 'threads', rpc: 'RemoveParticipants', fields: { threadId: 'string', participantIds: 'strings' }, write: 'same',
+    gen: fc.record({ threadId: opt(id('wthread')), participantIds: opt(fc.array(fc.constantFrom('pa', 'pb', 'absent', '', 'x'.repeat(LIMITS.MAX_ID_BYTES + 1)), { maxLength: LIMITS.MAX_IDS_PER_CALL + 1 })) }),
+    valid: { threadId: { pool: 'wthread', i: 0 }, participantIds: ['pb'] },
+  },
+  {
+    service: 'threads', rpc: 'ListParticipants', fields: { threadId: 'string', limit: 'int64' },
+    gen: fc.record({ threadId: opt(id('thread', 'thread', 'conv')), limit: opt(int64(LIMITS.MAX_PAGE_SIZE)) }),
+    valid: { threadId: { pool: 'thread', i: 0 } },
+  },
+  {
+    service: 'threads', rpc: 'SoftDeleteThread', fields: { id: 'string' }, write: 'same',
+    gen: fc.record({ id: opt(id('xthread')) }),
+    valid: { id: { pool: 'xthread', i: 1 } },
+  },
+  {
+    // A purge answers {} and the second call NOT_FOUND: it runs on a pool of its own, half trashed.
+    service: 'threads', rpc: 'PurgeThread', fields: { id: 'string' }, write: 'once',
+    gen: fc.record({ id: opt(id('ythread')) }),
+    valid: { id: { pool: 'ythread', i: 0 } },
+  },
+  {
+    service: 'threads', rpc: 'RestoreThread', fields: { id: 'string' }, write: 'same',
+    gen: fc.record({ id: opt(id('xthread')) }),
+    valid: { id: { pool: 'xthread', i: 1 } },
+  },
   {
     service: 'threads', rpc: 'DeleteThread', fields: { id: 'string' }, write: 'same',
     gen: fc.record({ id: opt(id('wthread')) }),
@@ -382,7 +422,7 @@ const CANONICAL: JsonStyle = { camel: false, nulls: false, int64Numbers: false, 
 let redis: TestRedis;
 let svc: TestService;
 let gw: TestGateway;
-const pools: Record<Pool, string[]> = { thread: [], chat: [], conv: [], wthread: [], wchat: [], wconv: [], tmsg: [], cmsg: [], vmsg: [], wtmsg: [], wcmsg: [], wvmsg: [] };
+const pools: Record<Pool, string[]> = { thread: [], chat: [], conv: [], wthread: [], wchat: [], wconv: [], tmsg: [], cmsg: [], vmsg: [], wtmsg: [], wcmsg: [], wvmsg: [], xthread: [], ythread: [] };
 /** sent_at of every fixture conversation message. */
 const times: Ts[] = [];
 
@@ -434,6 +474,14 @@ beforeAll(async () => {
       await fill((m) => svc.streams.createMessage({ ...m, conversationId: c.id }), 2, 'w');
       pools.wconv.push(c.id);
     }
+  }
+  // The trash calls' own threads (a trashed write thread would turn other writes into THREAD_DELETED).
+  for (let k = 0; k < 12; k++) pools.xthread.push((await svc.threads.createThread({ groupId: 'xg', topic: 'x' })).thread!.id);
+  // PurgeThread's: half of them in the trash.
+  for (let k = 0; k < 24; k++) {
+    const t = (await svc.threads.createThread({ groupId: 'yg', topic: 'y' })).thread!.id;
+    if (k % 2 === 0) await svc.threads.softDeleteThread({ id: t });
+    pools.ythread.push(t);
   }
   for (const users of [['w1', 'w2'], ['w1', 'w3'], ['w2', 'w3', 'w4']]) pools.wchat.push((await svc.chats.createChat({ userIds: users })).chat!.id);
   await fill((m) => svc.chats.sendMessage({ ...m, chatId: pools.wchat[0] }), 2, 'wc');
@@ -532,7 +580,12 @@ function jsonBody(spec: Spec, m: Model, style: JsonStyle): Record<string, unknow
       out[key] = style.int64Numbers && n <= BigInt(Number.MAX_SAFE_INTEGER) && n >= -BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : String(n);
     } else if (kind === 'int32w') out[key] = style.int32Strings ? String(v) : v;
     else if (kind === 'timestamp') out[key] = rfc3339In(v as Ts, style.ts);
-    else out[key] = v;
+    else if (kind === 'participants') {
+      // joined_at is the service's (an empty string is its unset value, left out).
+      out[key] = (v as Record<string, unknown>[]).map((p) =>
+        Object.fromEntries(Object.entries(p).filter(([f]) => f !== 'joinedAt').map(([f, x]) => [style.camel ? f : snake(f), x])),
+      );
+    } else out[key] = v;
   }
   return out;
 }
@@ -622,6 +675,7 @@ function withoutUpdatedAt(body: unknown): unknown {
 }
 
 function compareWrites(spec: Spec, req: Model, first: Outcome & { ok: true }, second: Outcome & { ok: true }): void {
+  if (spec.write === 'once') throw new Error(`${spec.rpc} succeeded twice on one id`);
   if (spec.write === 'same' || (spec.write === 'message' && req.id)) {
     // An update, a delete, a CreateChat, a message with a client id: the second call answers as the first
     // (but for updated_at when the call changed something, as an update does).
@@ -707,6 +761,11 @@ describe.each(SPECS.filter((s) => s.write).map((s) => [`${s.service}.${s.rpc}`, 
         const [g, h] = grpcFirst ? [first, second] : [second, first];
         note(spec, g);
         if (first.ok && second.ok) return compareWrites(spec, m, first, second);
+        if (spec.write === 'once' && first.ok) {
+          // The first call did it; the second finds nothing left (PurgeThread).
+          expect(second).toMatchObject({ ok: false, id: 'NOT_FOUND' });
+          return;
+        }
         expect({ json, grpcFirst, outcome: h }).toEqual({ json, grpcFirst, outcome: g });
       }),
       { numRuns: WRITE_RUNS, examples: [[spec.valid, CANONICAL, true], [{}, CANONICAL, false]] },

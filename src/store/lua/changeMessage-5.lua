@@ -20,7 +20,7 @@
   Deleting a deleted message, restoring a live one or purging a purged one
   changes nothing and adds no event.
 
-  Returns  { 'NO_CONTAINER' }, { 'NO_MESSAGE' }, { 'MESSAGE_DELETED' } (an
+  Returns  { 'NO_CONTAINER' }, { 'THREAD_DELETED' } (a thread in the trash), { 'NO_MESSAGE' }, { 'MESSAGE_DELETED' } (an
            update of a deleted or purged message), { 'MESSAGE_PURGED' } (a
            restore of a purged one), { 'BAD_METADATA', limit }, or
            { 'OK', seq, record }.
@@ -28,10 +28,11 @@
 --- @include "includes/feed"
 --- @include "includes/metadata"
 
-local head = redis.call('HMGET', KEYS[1], 's', 'e', 'n')
+local head = redis.call('HMGET', KEYS[1], 's', 'e', 'n', 'da')
 if not head[1] then
   return { 'NO_CONTAINER' }
 end
+if head[4] then return { 'THREAD_DELETED' } end
 local id = ARGV[2]
 local raw = redis.call('HGET', KEYS[4], id)
 if not raw then

@@ -17,6 +17,7 @@
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return { 'NO_CONTAINER' }
 end
+if redis.call('HEXISTS', KEYS[1], 'da') == 1 then return { 'THREAD_DELETED' } end
 if ARGV[2] ~= '' then
   local merged, broken = mergeMetadata(redis.call('HGET', KEYS[1], 'md'), ARGV[2], ARGV[3], ARGV[4])
   if not merged then return { 'BAD_METADATA', broken } end

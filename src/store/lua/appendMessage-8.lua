@@ -16,6 +16,7 @@
   KEYS[7]  the group's activity order (zset: container id -> last activity, Unix µs) when the
            store runs on one Redis and knows the group; else KEYS[1] again, unused (on a
            cluster the order lives in another slot and is a follow-up)
+  KEYS[8]  participants hash (threads; includes/participants): a read_only author may not post
   ARGV[1]  message id
   ARGV[2]  the record without "s": a JSON object, {"a":…,"t":…[,"m":{…}]}
   ARGV[3]  "1" when the id is the client's (check for a repeat), else "0"
@@ -26,7 +27,7 @@
            container's group (a stale guess leaves it to the follow-up)
   ARGV[8]  the container id (the order's member)
 
-  Returns  { 'NO_CONTAINER' }, { 'NOT_A_MEMBER' }, or { 'OK', created (1|0), seq,
+  Returns  { 'NO_CONTAINER' }, { 'NOT_A_MEMBER' }, { 'THREAD_DELETED' }, { 'READ_ONLY' }, or { 'OK', created (1|0), seq,
            record, users, group, new pointer (1|0), activity written (1|0) } with users
            the chat's user ids as JSON ("" for threads and conversations) and group its
            group id ("" for chats), for the follow-ups in other slots (each user's inbox,
@@ -36,10 +37,14 @@
 --- @include "includes/nextSentAt"
 --- @include "includes/feed"
 
-local rec = redis.call('HMGET', KEYS[1], 's', 'n', 'l', 'e', 'u', 'g')
+local rec = redis.call('HMGET', KEYS[1], 's', 'n', 'l', 'e', 'u', 'g', 'da')
 if not rec[1] then
   return { 'NO_CONTAINER' }
 end
+if rec[7] then return { 'THREAD_DELETED' } end
+local participant = redis.call('HGET', KEYS[8], ARGV[5])
+-- The caller encodes the role as exactly "r":"read_only"; inside a JSON string a quote is escaped.
+if participant and string.find(participant, '"r":"read_only"', 1, true) then return { 'READ_ONLY' } end
 local users = rec[5] or ''
 if ARGV[6] == '1' and users ~= '' then
   local member = false
