@@ -286,3 +286,26 @@ it('ListThreads filters combine with AND and page by cursor in creation order', 
   expect(await failure(svc.threads.listThreads({ groupId: group, createdBy: 'ann', orderBy: 'last_message_at' }))).toMatchObject({ field: 'order_by' });
   expect(await failure(svc.threads.listThreads({ groupId: group, ids: Array.from({ length: 101 }, (_, i) => `i${i}`) }))).toMatchObject({ reason: 'TOO_MANY_IDS' });
 });
+
+it('racing participant calls: every add lands once with its own join position, and a filter by participant agrees with the thread whatever order the index follow-ups ran in', async () => {
+  const group = unique('race');
+  const t = (await svc.threads.createThread({ groupId: group, topic: 't' })).thread!;
+  const p = (id: string, name = '') => ({ id, type: '', name, role: '', metadata: {}, joinedAt: '' });
+  // Distinct ids at once (MAX_PARTICIPANTS is 5 here): all join, positions unique.
+  await Promise.all(['a', 'b', 'c', 'd'].map((id) => svc.threads.addParticipants({ threadId: t.id, participants: [p(id)] })));
+  const first = await svc.threads.listParticipants({ threadId: t.id, limit: '10' });
+  expect(first.participants.map((x) => x.id).sort()).toEqual(['a', 'b', 'c', 'd']);
+  // The same id added, renamed and removed at once, many times over.
+  await Promise.all(
+    Array.from({ length: 30 }, (_, i) =>
+      i % 3 === 2 ? svc.threads.removeParticipants({ threadId: t.id, participantIds: ['e'] }) : svc.threads.addParticipants({ threadId: t.id, participants: [p('e', `n${i}`)] }),
+    ),
+  );
+  const whole = (await svc.threads.readThread({ id: t.id })).thread!;
+  const hasE = whole.participants.some((x) => x.id === 'e');
+  expect((await svc.threads.listThreads({ groupId: group, participantId: 'e' })).threads.map((x) => x.id)).toEqual(hasE ? [t.id] : []);
+  for (const id of ['a', 'b', 'c', 'd']) expect((await svc.threads.listThreads({ groupId: group, participantId: id })).threads.map((x) => x.id)).toEqual([t.id]);
+  // joined_at of the first four never moved.
+  const again = (await svc.threads.listParticipants({ threadId: t.id, limit: '10' })).participants.filter((x) => x.id !== 'e');
+  expect(again).toEqual(first.participants);
+});

@@ -62,6 +62,41 @@ it('threads: concurrent writes keep seq and order per thread, groups list across
   expect(leftovers.flat()).toEqual([]);
 });
 
+it('a richer thread on the cluster: filters across slots, the trash, and a purge that leaves no key or index entry on any node', async () => {
+  const group = `rich-${Date.now()}`;
+  const p = (id: string) => ({ id, type: '', name: '', role: '', metadata: {}, joinedAt: '' });
+  const root = (await c.threads.createThread({ groupId: group, topic: 'root', createdBy: 'ann' })).thread!;
+  const m = (await c.threads.createMessage({ threadId: root.id, authorId: 'ann', text: 'x' })).message!;
+  const subs = await Promise.all(
+    Array.from({ length: 6 }, async (_, i) =>
+      (await c.threads.createThread({ groupId: group, topic: `s${i}`, createdBy: 'bob', parentThreadId: root.id, parentMessageId: m.id, participants: i < 3 ? [p('pat'), p('viewer')] : [] })).thread!.id,
+    ),
+  );
+  const list = async (req: object) => (await c.threads.listThreads({ groupId: group, limit: '100', ...req })).threads.map((t) => t.id).sort();
+  expect(await list({ participantId: 'pat' })).toEqual(subs.slice(0, 3).sort());
+  expect(await list({ parentMessageId: 'null' })).toEqual([root.id]);
+  expect(await list({ createdBy: 'bob', parentMessageId: m.id })).toEqual([...subs].sort());
+
+  const gone = subs[0];
+  await c.threads.createMessage({ threadId: gone, authorId: 'pat', text: 'hi' });
+  await c.threads.markRead({ threadId: gone, userId: 'viewer', messageId: '' });
+  await c.threads.softDeleteThread({ id: gone });
+  expect(await list({ participantId: 'pat' })).toEqual(subs.slice(1, 3).sort());
+  expect(await list({ includeDeleted: 'only' })).toEqual([gone]);
+  await c.threads.purgeThread({ id: gone });
+
+  // No key of the thread anywhere, and no entry of it in any index of the group or of its readers.
+  const keys = (await Promise.all(cluster.nodes.map((n) => n.client().keys(`*${gone}*`)))).flat();
+  expect(keys).toEqual([]);
+  for (const n of cluster.nodes) {
+    const client = n.client();
+    for (const key of [...(await client.keys(`*${group}*`))]) {
+      if ((await client.type(key)) === 'zset') expect([key, await client.zscore(key, gone)]).toEqual([key, null]);
+    }
+  }
+  expect(await list({ includeDeleted: 'true' })).toEqual([root.id, ...subs.slice(1)].sort());
+});
+
 it('idempotent retries and racing CreateChat calls settle to one message and one chat', async () => {
   const { thread } = await c.threads.createThread({ groupId: 'g', topic: 'retries' });
   await Promise.all(Array.from({ length: 20 }, () => c.threads.createMessage({ threadId: thread!.id, id: 'client-1', authorId: 'a', text: 'once' })));
