@@ -593,12 +593,22 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
   unread(ns: string, kind: Kind, userId: string, groupId: string, max: number): Promise<Container[]> {
     return this.guard('unread', async () => {
       const index = kind === 'chat' ? userChatsKey(ns, userId) : userReadIndexKey(ns, userId, kind, groupId);
-      const ids = await this.redis.zrevrange(index, 0, max - 1);
+      const read = await this.redis.zrevrange(index, 0, max - 1);
+      // Threads: also those the user takes part in (the group's participant index, newest first),
+      // each checked on the thread's participants (the index only proposes).
+      let taking: string[] = [];
+      if (kind === 'thread') {
+        const proposed = (await this.redis.zrevrange(groupKeys(ns, kind, groupId).byParticipant(userId), 0, max - 1)).filter((id) => !read.includes(id));
+        const member = await Promise.all(proposed.map((id) => this.redis.hexists(containerKeys(ns, kind, id).participants, userId)));
+        taking = proposed.filter((_, i) => member[i] === 1);
+      }
+      const ids = [...read, ...taking].slice(0, max);
       const found = await this.summaries(ns, kind, ids, { userId });
-      const stale = ids.filter((_, i) => found[i] === null);
+      const stale = ids.filter((id, i) => found[i] === null && read.includes(id));
       // Entries of deleted containers (their removal is a follow-up, or none for read indexes) go now.
       if (stale.length) await this.redis.zrem(index, ...stale);
-      return found.filter((c): c is Container => c !== null && (c.unreadCount ?? 0) > 0);
+      // A thread in the trash is out of sight: its unread messages are not counted.
+      return found.filter((c): c is Container => c !== null && c.deletedAt === '' && (c.unreadCount ?? 0) > 0);
     });
   }
 

@@ -309,3 +309,24 @@ it('racing participant calls: every add lands once with its own join position, a
   const again = (await svc.threads.listParticipants({ threadId: t.id, limit: '10' })).participants.filter((x) => x.id !== 'e');
   expect(again).toEqual(first.participants);
 });
+
+it('GetUnread counts the group threads a user takes part in as well as those they read in, and not those in the trash', async () => {
+  const group = unique('unread');
+  const p = (id: string) => ({ id, type: '', name: '', role: '', metadata: {}, joinedAt: '' });
+  const joined = (await svc.threads.createThread({ groupId: group, topic: 'j', participants: [p('zoe')] })).thread!;
+  const read = (await svc.threads.createThread({ groupId: group, topic: 'r' })).thread!;
+  const other = (await svc.threads.createThread({ groupId: group, topic: 'o' })).thread!;
+  for (const t of [joined, read, other]) {
+    await svc.threads.createMessage({ threadId: t.id, authorId: 'x', text: '1' });
+    await svc.threads.createMessage({ threadId: t.id, authorId: 'x', text: '2' });
+  }
+  const first = (await svc.threads.listMessages({ threadId: read.id, order: 'asc' })).messages[0];
+  await svc.threads.markRead({ threadId: read.id, userId: 'zoe', messageId: first.id });
+  const counts = async () => Object.fromEntries((await svc.threads.getUnread({ userId: 'zoe', groupId: group })).counts.map((c) => [c.id, c.unreadCount]));
+  expect(await counts()).toEqual({ [joined.id]: '2', [read.id]: '1' });
+  await svc.threads.softDeleteThread({ id: joined.id });
+  expect(await counts()).toEqual({ [read.id]: '1' });
+  await svc.threads.restoreThread({ id: joined.id });
+  await svc.threads.removeParticipants({ threadId: joined.id, participantIds: ['zoe'] });
+  expect(await counts()).toEqual({ [read.id]: '1' });
+});
