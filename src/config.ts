@@ -59,6 +59,9 @@ const schema = z.object({
   GRPC_KEEPALIVE_TIMEOUT_MS: positive(20_000),
   GRPC_MAX_SESSION_MEMORY_MIB: positive(32),
   GRPC_REQUEST_TIMEOUT_MS: positive(10_000),
+  /** Unary replies written but not yet taken by one namespace's callers (flow control), in bytes. */
+  NAMESPACE_UNSENT_REPLY_BYTES: positive(64 * 1024 * 1024),
+  GRPC_REPLY_SEND_TIMEOUT_MS: positive(60_000),
   /** HTTP connections and timeouts (gateway/serve.ts). */
   HTTP_MAX_CONNECTIONS: positive(1000),
   HTTP_HEADERS_TIMEOUT_MS: positive(5_000),
@@ -161,6 +164,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       keepaliveTimeoutMs: e.GRPC_KEEPALIVE_TIMEOUT_MS,
       maxSessionMemoryMiB: e.GRPC_MAX_SESSION_MEMORY_MIB,
       requestTimeoutMs: e.GRPC_REQUEST_TIMEOUT_MS,
+      namespaceUnsentReplyBytes: e.NAMESPACE_UNSENT_REPLY_BYTES,
+      replySendTimeoutMs: e.GRPC_REPLY_SEND_TIMEOUT_MS,
     }),
     http: Object.freeze({
       maxConnections: e.HTTP_MAX_CONNECTIONS,

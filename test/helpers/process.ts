@@ -8,6 +8,13 @@ import { join } from 'node:path';
 
 export const ROOT = join(__dirname, '..', '..');
 
+/**
+ * Where the service scripts are taken from: this checkout, or PARLEY_BUILD_ROOT,
+ * another checkout's built tree (to see a process test fail on an older commit:
+ * `git archive <commit> | tar -x -C /tmp/old`, link node_modules, `npm run build` there).
+ */
+const BUILD_ROOT = process.env.PARLEY_BUILD_ROOT ?? ROOT;
+
 export interface ServiceProcess {
   child: ChildProcess;
   port: number;
@@ -38,8 +45,8 @@ export function startProcess(
 ): Promise<ServiceProcess> {
   const [cmd, args] =
     opts.maxFiles === undefined
-      ? [process.execPath, [join(ROOT, script)]]
-      : ['/bin/sh', ['-c', `ulimit -n ${opts.maxFiles} && exec "$0" "$1"`, process.execPath, join(ROOT, script)]];
+      ? [process.execPath, [join(BUILD_ROOT, script)]]
+      : ['/bin/sh', ['-c', `ulimit -n ${opts.maxFiles} && exec "$0" "$1"`, process.execPath, join(BUILD_ROOT, script)]];
   const child = spawn(cmd, args, {
     env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', METRICS_PORT: '0', HTTP_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -86,7 +86,7 @@ export function bindOperations(server: Server, calls: Calls, log: Logger): void 
         responseStream: b.op.kind === 'stream',
         requestSerialize: (m: Message) => Buffer.from(toBinary(method.input, m)),
         requestDeserialize: (bytes: Buffer) => decodeRequest(method.input, bytes),
-        responseSerialize: b.op.kind === 'stream' ? streamSerializer(method.output) : (m: Message) => Buffer.from(toBinary(method.output, m)),
+        responseSerialize: b.op.kind === 'stream' ? streamSerializer(method.output) : unarySerializer(method.output),
         responseDeserialize: (bytes: Buffer) => fromBinary(method.output, bytes),
       };
       handlers[method.name] = b.op.kind === 'unary' ? unaryHandler(b, calls, log) : streamHandler(b, calls, log);
@@ -101,6 +101,19 @@ function unaryHandler(b: BoundOperation, calls: Calls, log: Logger) {
       (reply) => callback(null, reply),
       (err: unknown) => callback(toServiceError(err, log)),
     );
+  };
+}
+
+/**
+ * A unary reply: the admission interceptor (guard.ts) encodes it first, to
+ * count its bytes, and hands the Buffer on; anything else is encoded here.
+ * The encoder's bytes are wrapped, not copied.
+ */
+function unarySerializer(output: DescMessage): (m: Message | Buffer) => Buffer {
+  return (m) => {
+    if (Buffer.isBuffer(m)) return m;
+    const u8 = toBinary(output, m);
+    return Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
   };
 }
 

@@ -47,7 +47,7 @@ export function buildServer(calls: Calls, log: Logger, opts: ServerOptions): Bui
     'grpc.max_receive_message_length': opts.maxReceiveBytes,
     'grpc.max_send_message_length': opts.maxSendBytes,
     ...serverOptions(opts.limits),
-    interceptors: [admission(opts.keys, SERVICE_NAMES, opts.limits.requestTimeoutMs, log)],
+    interceptors: [admission(opts.keys, SERVICE_NAMES, opts.limits, log)],
   });
   bindOperations(server, calls, log);
   const health = new HealthImplementation({ '': 'NOT_SERVING', ...Object.fromEntries(SERVICE_NAMES.map((s) => [s, 'NOT_SERVING'])) });
