@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 
-/** Descriptors kept for everything that is not a client connection (Redis, files, pipes). */
+/** Descriptors kept for everything that is not a gRPC or HTTP client connection (Redis, files, pipes, the metrics port's 16). */
 export const FD_RESERVE = 128;
 
 /** The soft RLIMIT_NOFILE of this process, when /proc says it. */

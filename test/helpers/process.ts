@@ -34,19 +34,22 @@ export interface ServiceProcess {
  * `opts.maxFiles` runs the script under `ulimit -n` (a shell sets it, then
  * execs node, so the pid is node's): fd floods stay small in tests.
  * `opts.detached` gives it a process group of its own, so a process that
- * signals its own group cannot reach the test runner.
+ * signals its own group cannot reach the test runner. `opts.sentinel` starts
+ * a `sleep` in that group first (the service's child, `sentinelPid`): it is
+ * still alive only if nothing signalled the whole group.
  */
 export function startProcess(
   script: string,
   env: Record<string, string>,
   readyMsg: string,
   timeoutMs = 20_000,
-  opts: { maxFiles?: number; detached?: boolean } = {},
+  opts: { maxFiles?: number; detached?: boolean; sentinel?: boolean } = {},
 ): Promise<ServiceProcess> {
+  const shell = [opts.maxFiles === undefined ? '' : `ulimit -n ${opts.maxFiles} && `, opts.sentinel ? 'sleep 600 & ' : ''].join('');
   const [cmd, args] =
-    opts.maxFiles === undefined
+    shell === ''
       ? [process.execPath, [join(BUILD_ROOT, script)]]
-      : ['/bin/sh', ['-c', `ulimit -n ${opts.maxFiles} && exec "$0" "$1"`, process.execPath, join(BUILD_ROOT, script)]];
+      : ['/bin/sh', ['-c', `${shell}exec "$0" "$1"`, process.execPath, join(BUILD_ROOT, script)]];
   const child = spawn(cmd, args, {
     env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', METRICS_PORT: '0', HTTP_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
