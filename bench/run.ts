@@ -95,6 +95,13 @@ const HALF_IN_FLIGHT = 64;
 /** The text UpdateMessage writes: 100 bytes, not the text the messages were filled with. */
 const EDITED_TEXT = TEXT.replace('quick', 'QUICK');
 const CURSOR_IN_FLIGHT = 64;
+/** A richer thread (issue 17): ListThreads by participant in a group of this many threads, the participant in FILTER_MEMBER_OF of them. */
+const FILTER_THREADS = num('BENCH_FILTER_THREADS', 100_000);
+const FILTER_MEMBER_OF = num('BENCH_FILTER_MEMBER_OF', 100);
+const FILTER_CASE = 'gRPC ListThreads participant filter';
+const FILTER_IN_FLIGHT = 64;
+const FILTER_GROUP = 'bench-filter';
+const FILTER_MEMBER = 'bench-member';
 /** A run during which other processes used more CPU than this (in cores) is run again, twice at most. */
 const MAX_FOREIGN = num('BENCH_MAX_FOREIGN_CORES', 0.15);
 const CPU_PROF = process.env.BENCH_CPU_PROF ? resolve(process.env.BENCH_CPU_PROF) : undefined;
@@ -297,7 +304,7 @@ interface Target {
    * Deep-cursor case: service is the page after the deep cursor; firstPage the newest page, no cursor;
    * offset the page at the deepest offset allowed.
    */
-  role: 'service' | 'transport' | 'storage' | 'express' | 'json' | 'hop' | 'alt' | 'firstPage' | 'offset' | 'noneDeleted' | 'small' | 'smallStorage';
+  role: 'service' | 'transport' | 'storage' | 'express' | 'json' | 'hop' | 'alt' | 'firstPage' | 'offset' | 'noneDeleted' | 'small' | 'smallStorage' | 'unfiltered';
   /** The processes that serve it (keys of Env.procs), whose CPU time is counted per request. */
   procs: string[];
   run(seconds: number): Promise<RunResult>;
@@ -314,7 +321,7 @@ interface Measured extends RunResult {
 
 interface Case {
   name: string;
-  method: Method | LifecycleMethod | InboxMethod;
+  method: Method | LifecycleMethod | InboxMethod | 'ListThreads';
   /** gRPC: the service's gRPC port; http: the service's own HTTP port; gateway: the remote gateway process. */
   via: 'gRPC' | 'http' | 'gateway';
   inFlight: number;
@@ -341,7 +348,7 @@ interface TargetResult {
 
 interface CaseResult {
   name: string;
-  method: Method | LifecycleMethod | InboxMethod;
+  method: Method | LifecycleMethod | InboxMethod | 'ListThreads';
   via: Case['via'];
   inFlight: number;
   targets: TargetResult[];
@@ -610,6 +617,72 @@ async function cursorCase(env: Env, d: DeepCursor): Promise<Case> {
       await target(`service: 25 after a cursor ${d.depth.toLocaleString('en')} deep (newest first)`, 'service', listRequest(d.threadId, { after: d.after })),
       await target('service: the first page (newest 25, no cursor)', 'firstPage', listRequest(d.threadId)),
       await target(`service: offset ${d.offset.toLocaleString('en')} (${offsetWhy}), newest first`, 'offset', listRequest(d.threadId, { offset: String(d.offset) })),
+    ],
+  };
+}
+
+// ---------------------------------------------------------------- a richer thread (issue 17)
+
+/**
+ * FILTER_THREADS threads in one group through the service (CreateThread, 100 at a time), every
+ * (FILTER_THREADS / FILTER_MEMBER_OF)-th with FILTER_MEMBER as a participant; checked by listing them.
+ */
+async function prepareFilter(rpc: Rpc): Promise<void> {
+  const every = Math.max(1, Math.floor(FILTER_THREADS / FILTER_MEMBER_OF));
+  const member = { id: FILTER_MEMBER, type: 'user', name: 'Member', role: 'read_write', metadata: {}, joinedAt: '' };
+  for (let i = 0; i < FILTER_THREADS; i += 100) {
+    await Promise.all(
+      Array.from({ length: Math.min(100, FILTER_THREADS - i) }, (_, k) =>
+        rpc.call(threadDef.createThread, {
+          groupId: FILTER_GROUP,
+          topic: `t${i + k}`,
+          metadata: {},
+          createdBy: '',
+          parentThreadId: '',
+          parentMessageId: '',
+          participants: (i + k) % every === 0 ? [member] : [],
+        }),
+      ),
+    );
+  }
+  const req = { ...threadDef.listThreads.requestDeserialize(Buffer.alloc(0)), groupId: FILTER_GROUP, participantId: FILTER_MEMBER, limit: '1000' };
+  const { reply } = await rpc.call(threadDef.listThreads, req);
+  const n = (reply as { threads: unknown[] }).threads.length;
+  if (n !== Math.ceil(FILTER_THREADS / every)) throw new Error(`${FILTER_CASE}: the member is in ${n} threads, expected ${Math.ceil(FILTER_THREADS / every)}`);
+}
+
+/** Two targets on the service's gRPC port, interleaved: the first page filtered by participant (the case's "service") and the unfiltered first page. */
+async function filterCase(env: Env): Promise<Case> {
+  const def = threadDef.listThreads;
+  const target = async (label: string, role: Target['role'], req: Record<string, unknown>): Promise<Target> => {
+    const full = { ...def.requestDeserialize(Buffer.alloc(0)), ...req };
+    const p = new Rpc(env.grpcPort, env.token);
+    let minDataBytes: number;
+    try {
+      const { reply, bytes } = await p.call(def, full as never);
+      const threads = (reply as { threads: { id: string }[] }).threads;
+      if (threads.length !== LIST_LIMIT) throw new Error(`${FILTER_CASE} ${label}: ${threads.length} threads, expected ${LIST_LIMIT}`);
+      minDataBytes = 5 + Math.floor(bytes * 0.9);
+    } finally {
+      p.close();
+    }
+    const body = grpcFrame(def.requestSerialize(full as never));
+    return {
+      label,
+      role,
+      procs: ['service', 'redis'],
+      run: (seconds) => h2load({ port: env.grpcPort, path: '/threads.Threads/ListThreads', body, token: env.token, minDataBytes }, { seconds, inFlight: FILTER_IN_FLIGHT, clients: H2_CLIENTS }),
+    };
+  };
+  const n = FILTER_THREADS.toLocaleString('en');
+  return {
+    name: FILTER_CASE,
+    method: 'ListThreads',
+    via: 'gRPC',
+    inFlight: FILTER_IN_FLIGHT,
+    targets: [
+      await target(`service: newest 25 of the ${FILTER_MEMBER_OF} threads (of ${n}) with participant_id`, 'service', { groupId: FILTER_GROUP, participantId: FILTER_MEMBER }),
+      await target(`service: newest 25 of ${n} threads, no filter`, 'unfiltered', { groupId: FILTER_GROUP }),
     ],
   };
 }
@@ -1209,6 +1282,17 @@ function verdicts(cases: CaseResult[], mem?: MemoryResult, del?: DeleteResult): 
       met: r <= 1.5,
     });
   }
+  const fc = find(FILTER_CASE, FILTER_IN_FLIGHT);
+  if (fc) {
+    const filtered = fc.targets.find((t) => t.role === 'service')!;
+    const plain = fc.targets.find((t) => t.role === 'unfiltered')!;
+    const r = filtered.cpuUs / plain.cpuUs;
+    out.push({
+      target: `gRPC ListThreads by participant_id (in ${FILTER_MEMBER_OF} of ${FILTER_THREADS.toLocaleString('en')} threads), ${FILTER_IN_FLIGHT} in flight: server CPU per call ≤ 2 × the unfiltered first page's`,
+      value: `${filtered.cpuUs.toFixed(0)} µs / ${plain.cpuUs.toFixed(0)} µs = ${fmtRatio(r)}`,
+      met: r <= 2,
+    });
+  }
   for (const method of LIFECYCLE_METHODS) {
     const c = find(`gRPC ${method}`, 64);
     if (!c) continue;
@@ -1359,6 +1443,7 @@ const FEED_CASE = 'live feed';
 const CASE_NAMES = [
   ...METHODS.flatMap((m) => ['gRPC', 'in-process JSON', 'remote gateway'].flatMap((via) => [1, 64].map((n) => `${via} ${m} ${n}`))),
   `${CURSOR_CASE} ${CURSOR_IN_FLIGHT}`,
+  `${FILTER_CASE} ${FILTER_IN_FLIGHT}`,
   ...LIFECYCLE_METHODS.flatMap((m) => [1, 64].map((n) => `gRPC ${m} ${n}`)),
   `${HALF_CASE} ${HALF_IN_FLIGHT}`,
   ...[INBOX_CASE, MARK_CASE, UNREAD_CASE].map((n) => `${n} ${READ_IN_FLIGHT}`),
@@ -1477,6 +1562,15 @@ async function loadCases(): Promise<void> {
         await waitLazyFree(env.redis);
       }
       inboxNotes = inboxReport(rs, inboxWanted());
+    }
+
+    if (wanted(FILTER_CASE, FILTER_IN_FLIGHT)) {
+      log(`${FILTER_CASE}: ${FILTER_THREADS.toLocaleString('en')} threads in one group, the participant in ${FILTER_MEMBER_OF}`);
+      const t0 = Date.now();
+      await prepareFilter(rpc);
+      log(`  created in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      await waitAofQuiet(env.redis);
+      await runLogged(await filterCase(env));
     }
 
     // Last of the load cases, so that its big thread is in Redis during no other case; deleted after it.

@@ -6,15 +6,16 @@
  * propose candidates; the record decides, so an index entry left stale by an
  * interrupted follow-up is skipped, never shown.
  *
- * The walk reads candidates WALK_BATCH at a time and stops once it has one
- * match past the page (or the sources end), so its cost is bounded by the
+ * The walk reads a page and one more candidates first, then twice as many
+ * each round (up to WALK_BATCH), and stops once it has one match past the
+ * page (or the sources end), so its cost is bounded by the
  * smallest source the caller picked, never by the group (the caller picks the
  * filter index with the fewest entries).
  */
 import type { Container, KeysetCursor, Page } from '../core/model';
 
-/** Candidates read from each source per round. */
-const WALK_BATCH = 64;
+/** Candidates read from each source in a round: the first round a page and one more, then twice the last, up to this. */
+const WALK_BATCH = 256;
 
 export interface WalkSource {
   /** Up to `count` members with scores beyond `from` (exclusive; null: from the start) in the direction, within [lo, hi]. */
@@ -35,7 +36,8 @@ export interface WalkRequest {
 }
 
 /** Walks `sources` merged, in one direction, from `from`, yielding [id, score] of the threads `check` keeps. */
-async function* matches(src: WalkSource, keys: string[], ascending: boolean, from: number | null, lo: number, hi: number): AsyncGenerator<[Container, number]> {
+async function* matches(src: WalkSource, keys: string[], ascending: boolean, from: number | null, lo: number, hi: number, first: number): AsyncGenerator<[Container, number]> {
+  let batchSize = Math.min(first, WALK_BATCH);
   const buffers = keys.map(() => [] as [string, number][]);
   const positions: (number | null)[] = keys.map(() => from);
   const done = keys.map(() => false);
@@ -44,8 +46,8 @@ async function* matches(src: WalkSource, keys: string[], ascending: boolean, fro
     await Promise.all(
       keys.map(async (key, i) => {
         if (buffers[i].length > 0 || done[i]) return;
-        const got = await src.read(key, ascending, positions[i], WALK_BATCH, lo, hi);
-        if (got.length < WALK_BATCH) done[i] = true;
+        const got = await src.read(key, ascending, positions[i], batchSize, lo, hi);
+        if (got.length < batchSize) done[i] = true;
         if (got.length > 0) positions[i] = got[got.length - 1][1];
         buffers[i] = got;
       }),
@@ -71,6 +73,7 @@ async function* matches(src: WalkSource, keys: string[], ascending: boolean, fro
         batch.push(head);
       }
     }
+    batchSize = Math.min(batchSize * 2, WALK_BATCH);
     if (batch.length > 0) {
       const found = await src.check(batch.map((b) => b[0]));
       for (let i = 0; i < batch.length; i++) {
@@ -89,7 +92,7 @@ export async function filteredPage(src: WalkSource, req: WalkRequest): Promise<P
   const ascending = backwards ? !inOrder : inOrder;
   const found: [Container, number][] = [];
   let skip = cursor ? 0 : req.offset;
-  for await (const m of matches(src, req.sources, ascending, cursor ? cursor.at : null, req.lo, req.hi)) {
+  for await (const m of matches(src, req.sources, ascending, cursor ? cursor.at : null, req.lo, req.hi, skip + limit + 1)) {
     if (skip > 0) {
       skip--;
       continue;
@@ -103,7 +106,7 @@ export async function filteredPage(src: WalkSource, req: WalkRequest): Promise<P
   let followsLast = !backwards && hasMore;
   if (backwards && page.length > 0) {
     // The page ends next to the cursor: does any match follow its last item?
-    const next = matches(src, req.sources, inOrder, page[page.length - 1][1], req.lo, req.hi);
+    const next = matches(src, req.sources, inOrder, page[page.length - 1][1], req.lo, req.hi, 1);
     followsLast = !(await next.next()).done;
     await next.return(undefined);
   }

@@ -390,7 +390,7 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
     const check = async (candidates: string[]): Promise<(Container | null)[]> => {
       const [found, member] = await Promise.all([
         this.summaries(ns, 'thread', candidates, { userId: page.userId }),
-        f.participantId === undefined ? undefined : Promise.all(candidates.map((id) => this.redis.hexists(containerKeys(ns, 'thread', id).participants, f.participantId!))),
+        f.participantId === undefined ? undefined : this.fieldExists(candidates.map((id) => containerKeys(ns, 'thread', id).participants), f.participantId),
       ]);
       return found.map((c, i) => (c && passes(c) && (member === undefined || member[i] === 1) ? c : null));
     };
@@ -404,6 +404,12 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
       return filteredPage({ read: (key, asc, from, count, l, h) => this.idsRange(key, [...ids], asc, from, count, l, h), check }, { ...pageWalk(page), sources, lo, hi });
     }
     return filteredPage({ read: (key, asc, from, count, l, h) => this.zRange(key, asc, from, count, l, h), check }, { ...pageWalk(page), sources, lo, hi });
+  }
+
+  /** HEXISTS of `field` in each hash: one script on one Redis, one command per hash on a cluster. */
+  private fieldExists(hashes: string[], field: string): Promise<number[]> {
+    if (this.options.clusterNodes?.length || hashes.length <= 1) return Promise.all(hashes.map((h) => this.redis.hexists(h, field)));
+    return this.redis.fieldExists(hashes.length, ...hashes, field);
   }
 
   /** Members of a zset with scores beyond `from` (exclusive) within [lo, hi], `count` at most, in one direction. */

@@ -63,6 +63,7 @@ export interface ScriptCommands {
   threadTrash(meta: string, op: 'trash' | 'restore'): Promise<[Outcome, string[], number]>;
   groupMove(index: string, trash: string, activity: string, trashActivity: string, id: string, op: 'trash' | 'restore'): Promise<number>;
   groupFilter(numberOfKeys: number, ...keysThenArgs: string[]): Promise<number>;
+  fieldExists(numberOfKeys: number, ...keysThenField: string[]): Promise<number[]>;
   updateContainer(meta: string, topic: string, metadata: string, maxKeys: number, maxBytes: number): Promise<[Outcome, string[]]>;
   deleteContainer(
     meta: string,
