@@ -102,6 +102,8 @@ export interface GroupKeys {
   activity: string;
   /** Threads in the trash, by creation and by activity (README, "A richer thread"). */
   trash: string;
+  /** Threads (live and trashed) by updated_at, Unix µs: the updated_after/updated_before filters. */
+  updated: string;
   trashActivity: string;
   /** Threads' filter indexes, scored like `index`: top-level threads, and by parent message, creator, participant. */
   topLevel: string;
@@ -116,6 +118,7 @@ export function groupKeys(ns: string, kind: Kind, groupId: string): GroupKeys {
     index: `${base}:idx`,
     activity: `${base}:act`,
     trash: `${base}:tr`,
+    updated: `${base}:upd`,
     trashActivity: `${base}:atr`,
     topLevel: `${base}:top`,
     byParent: (m) => `${base}:pm:${escapeId(m)}`,

@@ -67,6 +67,12 @@ export interface RedisStoreOptions {
   limits?: Pick<Limits, 'MAX_METADATA_KEYS' | 'MAX_METADATA_BYTES'> & Partial<Pick<Limits, 'MAX_PARTICIPANTS'>>;
 }
 
+/**
+ * Threads an updated_after / updated_before range may propose from the group's update order; a
+ * wider range walks the smallest other index (or the group's order), each thread checked.
+ */
+const UPDATED_CANDIDATES_MAX = 1000;
+
 /** How far past a thread's creation time (µs) its creation score may lie (groupAdd-2; clocks of a cluster's nodes). */
 const CREATION_SCORE_SLACK_US = 60_000_000;
 
@@ -183,7 +189,7 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
       // Indexed after the record exists: an index entry without a record can then only be stale.
       const g = groupKeys(ns, kind, c.groupId);
       await Promise.all([this.redis.groupAdd(g.index, g.trash, c.id), this.redis.zadd(g.activity, 'GT', micros(created.createdAt), c.id)]);
-      if (kind === 'thread') await this.indexFilters(g, created, created.participants!.map((p) => p.id), 'add', 'create');
+      if (kind === 'thread') await Promise.all([this.indexFilters(g, created, created.participants!.map((p) => p.id), 'add', 'create'), this.noteUpdated(ns, created)]);
       return created;
     });
   }
@@ -204,12 +210,21 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
   ): Promise<void> {
     const own = [t.parentMessageId ? g.byParent(t.parentMessageId) : g.topLevel, ...(t.createdBy ? [g.byCreator(t.createdBy)] : [])];
     const keys = [
-      ...(scope === 'all' ? [g.index, g.trash, g.activity, g.trashActivity] : []),
+      ...(scope === 'all' ? [g.index, g.trash, g.activity, g.trashActivity, g.updated] : []),
       ...(scope === 'participants' ? [] : own),
       ...participantIds.map((p) => g.byParticipant(p)),
     ];
     if (keys.length === 0) return;
     await this.redis.groupFilter(keys.length + 2, g.index, g.trash, ...keys, t.id, op);
+  }
+
+  /**
+   * A thread's updated_at in its group's update order (ZADD GT, gathered per turn: activity-batch.ts),
+   * for the updated_after / updated_before filters. A follow-up in the group's slot: one that a crash
+   * cut is repaired by the thread's next change.
+   */
+  private noteUpdated(ns: string, t: Pick<Container, 'id' | 'groupId' | 'updatedAt'>): Promise<void> {
+    return this.activity.touch(groupKeys(ns, 'thread', t.groupId).updated, t.id, Number(micros(t.updatedAt)));
   }
 
   /** Threads: adds, replaces or removes participants, then their filter indexes (another slot on a cluster). */
@@ -223,7 +238,7 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
       thread.participants = decodeParticipants(participants);
       // Every id of the call, not only the changed ones: the retry of an interrupted call repairs.
       const ids = 'add' in change ? change.add.map((p) => p.id) : change.remove;
-      await this.indexFilters(groupKeys(ns, 'thread', thread.groupId), thread, ids, op, 'participants');
+      await Promise.all([this.indexFilters(groupKeys(ns, 'thread', thread.groupId), thread, ids, op, 'participants'), this.noteUpdated(ns, thread)]);
       return thread;
     });
   }
@@ -246,7 +261,7 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
       const [record] = outcome('thread', await this.redis.threadTrash(containerKeys(ns, 'thread', id).meta, op));
       const thread = decodeContainer('thread', record)!;
       const g = groupKeys(ns, 'thread', thread.groupId);
-      await this.redis.groupMove(g.index, g.trash, g.activity, g.trashActivity, id, op);
+      await Promise.all([this.redis.groupMove(g.index, g.trash, g.activity, g.trashActivity, id, op), this.noteUpdated(ns, thread)]);
       return thread;
     });
   }
@@ -280,7 +295,9 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
       const meta = containerKeys(ns, kind, id).meta;
       const L = this.metadataLimits;
       const [record] = outcome(kind, await this.redis.updateContainer(meta, change.topic, encodeMetadata(change.metadata), L.keys, L.bytes));
-      return decodeContainer(kind, record)!;
+      const updated = decodeContainer(kind, record)!;
+      if (kind === 'thread') await this.noteUpdated(ns, updated);
+      return updated;
     });
   }
 
@@ -290,7 +307,8 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
       const [text, metadata] = change.op === 'update' ? [change.text, encodeMetadata(change.metadata)] : ['', ''];
       const L = this.metadataLimits;
       const reply = await this.redis.changeMessage(k.meta, k.order, k.deleted, k.bodies, k.feed, change.op, messageId, text, metadata, this.feedRetention, L.keys, L.bytes);
-      const [seq, record] = outcome(kind, reply);
+      const [seq, record, group, updatedAt] = outcome(kind, reply);
+      if (kind === 'thread' && group !== undefined && updatedAt) await this.noteUpdated(ns, { id: containerId, groupId: group, updatedAt });
       return decodeMessage(containerId, messageId, seq, record);
     });
   }
@@ -371,13 +389,24 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
       ...(f.parentMessageId === null ? [g.topLevel] : f.parentMessageId !== undefined ? [g.byParent(f.parentMessageId)] : []),
     ];
     let sources = base;
+    let smallestSize = Infinity;
     if (indexes.length > 0) {
       const sizes = await Promise.all([...indexes, ...base].map((k) => this.redis.zcard(k)));
       const baseSize = sizes.slice(indexes.length).reduce((a, b) => a + b, 0);
       const smallest = sizes.slice(0, indexes.length).reduce((best, n, i) => (n < sizes[best] ? i : best), 0);
       if (sizes[smallest] < baseSize) sources = [indexes[smallest]];
+      smallestSize = Math.min(sizes[smallest], baseSize);
     }
     const ids = f.ids ? new Set(f.ids) : undefined;
+    // updated_after / updated_before: the group's update order (µs) proposes the threads in the
+    // range, when they are few (and fewer than the smallest index): they are then paged like `ids`.
+    let candidates = f.ids;
+    if (!candidates && (f.updatedAfter !== undefined || f.updatedBefore !== undefined)) {
+      const min = f.updatedAfter !== undefined ? String(Math.floor(Number(f.updatedAfter) / 1000)) : '-inf';
+      const max = f.updatedBefore !== undefined ? String(Math.floor(Number(f.updatedBefore) / 1000)) : '+inf';
+      const n = await this.redis.zcount(g.updated, min, max);
+      if (n <= UPDATED_CANDIDATES_MAX && n < smallestSize) candidates = await this.redis.zrangebyscore(g.updated, min, max);
+    }
     const passes = (c: Container): boolean =>
       (include === 'all' || (include === 'trash') === (c.deletedAt !== '')) &&
       (ids === undefined || ids.has(c.id)) &&
@@ -399,9 +428,11 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
     const creationBounds = !byActivity;
     const lo = creationBounds && f.createdAfter !== undefined ? Math.floor(Number(f.createdAfter) / 1000) : -Infinity;
     const hi = creationBounds && f.createdBefore !== undefined ? Math.ceil(Number(f.createdBefore) / 1000) + CREATION_SCORE_SLACK_US : Infinity;
-    if (ids !== undefined) {
-      // At most MAX_IDS_PER_CALL ids: their own scores in the chosen orders are the only candidates.
-      return filteredPage({ read: (key, asc, from, count, l, h) => this.idsRange(key, [...ids], asc, from, count, l, h), check }, { ...pageWalk(page), sources, lo, hi });
+    if (candidates !== undefined) {
+      // A few known ids (`ids`: MAX_IDS_PER_CALL at most; the update range: UPDATED_CANDIDATES_MAX):
+      // their own scores in the page's orders are the only candidates.
+      const known = candidates;
+      return filteredPage({ read: (key, asc, from, count, l, h) => this.idsRange(key, known, asc, from, count, l, h), check }, { ...pageWalk(page), sources: base, lo, hi });
     }
     return filteredPage({ read: (key, asc, from, count, l, h) => this.zRange(key, asc, from, count, l, h), check }, { ...pageWalk(page), sources, lo, hi });
   }
@@ -425,6 +456,7 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
 
   /** zRange over only the given ids (ZMSCORE): for the `ids` filter. */
   private async idsRange(key: string, ids: string[], ascending: boolean, from: number | null, count: number, lo: number, hi: number): Promise<[string, number][]> {
+    if (ids.length === 0) return [];
     const scores = await this.redis.zmscore(key, ...ids);
     const inRange = ids
       .map((id, i) => [id, scores[i] === null ? NaN : Number(scores[i])] as [string, number])
@@ -467,6 +499,7 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
         k.reads,
         knownGroup === undefined ? k.meta : groupKeys(ns, kind, knownGroup).activity,
         k.participants,
+        knownGroup === undefined || kind !== 'thread' ? k.meta : groupKeys(ns, kind, knownGroup).updated,
         m.id,
         encodeNewMessage(m),
         m.clientId ? '1' : '0',
@@ -486,7 +519,11 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
       const followUps: Promise<unknown>[] = [];
       if (users) followUps.push(this.touchInboxes(ns, JSON.parse(users) as string[], containerId, message.sentAt));
       if (kind !== 'chat') {
-        if (activityWritten !== 1) followUps.push(this.activity.touch(groupKeys(ns, kind, group).activity, containerId, Number(micros(message.sentAt))));
+        if (activityWritten !== 1) {
+          const g = groupKeys(ns, kind, group);
+          followUps.push(this.activity.touch(g.activity, containerId, Number(micros(message.sentAt))));
+          if (kind === 'thread') followUps.push(this.activity.touch(g.updated, containerId, Number(micros(message.sentAt))));
+        }
         // A new pointer is noted; a repeated client id (the retry of a call a crash may have cut) notes it again.
         if (newPointer === 1 || created === 0) followUps.push(this.noteReader(ns, kind, m.authorId, group, containerId));
       }

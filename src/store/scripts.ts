@@ -1,7 +1,7 @@
 /**
  * Loads the Lua scripts in `lua/` and registers each on an ioredis client with
- * defineCommand. The file name carries the key count (`appendMessage-8.lua`:
- * eight KEYS; `-0`: a variadic script, called with the key count first). `--- @include "includes/x"` lines are replaced by that file, once
+ * defineCommand. The file name carries the key count (`appendMessage-9.lua`:
+ * nine KEYS; `-0`: a variadic script, called with the key count first). `--- @include "includes/x"` lines are replaced by that file, once
  * per script. ioredis sends EVALSHA and falls back to EVAL on NOSCRIPT, so a
  * restarted or flushed Redis needs nothing from us; the SHA changes with the
  * text, so two releases sharing one Redis never run each other's version.
@@ -101,7 +101,7 @@ export interface ScriptCommands {
     retention: number,
     maxKeys: number,
     maxBytes: number,
-  ): Promise<[Outcome, number, string]>;
+  ): Promise<[Outcome, number, string, string?, string?]>;
   readMessage(meta: string, order: string, deleted: string, records: string, id: string): Promise<[Outcome, number, string]>;
   appendMessage(
     meta: string,
@@ -112,6 +112,7 @@ export interface ScriptCommands {
     reads: string,
     activity: string,
     participants: string,
+    updated: string,
     id: string,
     record: string,
     clientId: '0' | '1',

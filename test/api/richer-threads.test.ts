@@ -209,11 +209,11 @@ it('purge removes every key of the thread and its index entries; DeleteThread do
       const k = containerKeys('default', 'thread', id);
       const g = groupKeys('default', 'thread', group);
       const own = await client.exists(k.meta, k.order, k.deleted, k.bodies, k.feed, k.reads, k.participants, k.joinOrder);
-      const indexed = await Promise.all([g.index, g.trash, g.activity, g.trashActivity, g.byCreator('maker'), g.byParent(m.id), g.byParticipant('x'), g.byParticipant('y')].map((key) => client.zscore(key, id)));
+      const indexed = await Promise.all([g.index, g.trash, g.activity, g.trashActivity, g.updated, g.byCreator('maker'), g.byParent(m.id), g.byParticipant('x'), g.byParticipant('y')].map((key) => client.zscore(key, id)));
       return { own, indexed: indexed.filter((s) => s !== null).length };
     };
     const purged = await make();
-    expect(await keysOf(purged)).toEqual({ own: 7, indexed: 6 });
+    expect(await keysOf(purged)).toEqual({ own: 7, indexed: 7 });
     await svc.threads.softDeleteThread({ id: purged });
     await svc.threads.purgeThread({ id: purged });
     expect(await keysOf(purged)).toEqual({ own: 0, indexed: 0 });
@@ -226,7 +226,7 @@ it('purge removes every key of the thread and its index entries; DeleteThread do
     // Only the root's keys and entries are left in the group (and its author's read index).
     const g = groupKeys('default', 'thread', group);
     const left = await client.keys(`*${group}*`);
-    expect(left.sort()).toEqual([g.activity, g.index, g.topLevel, userReadIndexKey('default', 'a', 'thread', group)].sort());
+    expect(left.sort()).toEqual([g.activity, g.index, g.topLevel, g.updated, userReadIndexKey('default', 'a', 'thread', group)].sort());
   } finally {
     client.disconnect();
   }
@@ -329,4 +329,28 @@ it('GetUnread counts the group threads a user takes part in as well as those the
   await svc.threads.restoreThread({ id: joined.id });
   await svc.threads.removeParticipants({ threadId: joined.id, participantIds: ['zoe'] });
   expect(await counts()).toEqual({ [read.id]: '1' });
+});
+
+it('updated_after finds a thread after each kind of change (message, edit, participants, trash, topic), from the group update order', async () => {
+  const group = unique('upd');
+  const t = (await svc.threads.createThread({ groupId: group, topic: 't' })).thread!;
+  const quiet = (await svc.threads.createThread({ groupId: group, topic: 'quiet' })).thread!;
+  const since = async () => (await svc.threads.readThread({ id: quiet.id })).thread!.updatedAt;
+  const changed = async (mark: string) => (await svc.threads.listThreads({ groupId: group, updatedAfter: mark, includeDeleted: 'true' })).threads.map((x) => x.id);
+  let mark = await since();
+  const m = (await svc.threads.createMessage({ threadId: t.id, authorId: 'a', text: 'x' })).message!;
+  expect(await changed(mark)).toEqual([t.id]);
+  for (const change of [
+    () => svc.threads.updateMessage({ threadId: t.id, id: m.id, text: 'y' }),
+    () => svc.threads.addParticipants({ threadId: t.id, participants: [{ id: 'p', type: '', name: '', role: '', metadata: {}, joinedAt: '' }] }),
+    () => svc.threads.updateThread({ id: t.id, topic: 'z' }),
+    () => svc.threads.softDeleteThread({ id: t.id }),
+  ]) {
+    mark = (await svc.threads.readThread({ id: t.id })).thread!.updatedAt;
+    expect(await changed(mark)).toEqual([]);
+    await change();
+    expect(await changed(mark)).toEqual([t.id]);
+  }
+  // The thread in the trash is left out unless asked for.
+  expect((await svc.threads.listThreads({ groupId: group, updatedAfter: mark })).threads).toEqual([]);
 });

@@ -54,12 +54,12 @@ it('the script writes the order only when the guessed group is the container’s
     const k = containerKeys('ns', 'thread', 't2');
     const wrong = groupKeys('ns', 'thread', 'wrong').activity;
     const record = encodeNewMessage({ authorId: 'w', text: 'x', metadata: {} });
-    const guessWrong = await store.redis.appendMessage(k.meta, k.order, k.deleted, k.bodies, k.feed, k.reads, wrong, k.participants, 'a1', record, '0', 100, 'w', '0', 'wrong', 't2');
+    const guessWrong = await store.redis.appendMessage(k.meta, k.order, k.deleted, k.bodies, k.feed, k.reads, wrong, k.participants, k.meta, 'a1', record, '0', 100, 'w', '0', 'wrong', 't2');
     expect(guessWrong[0]).toBe('OK');
     expect(guessWrong[7]).toBe(0);
     expect(await client.exists(wrong)).toBe(0);
     const right = groupKeys('ns', 'thread', 'real').activity;
-    const guessRight = await store.redis.appendMessage(k.meta, k.order, k.deleted, k.bodies, k.feed, k.reads, right, k.participants, 'a2', record, '0', 100, 'w', '0', 'real', 't2');
+    const guessRight = await store.redis.appendMessage(k.meta, k.order, k.deleted, k.bodies, k.feed, k.reads, right, k.participants, k.meta, 'a2', record, '0', 100, 'w', '0', 'real', 't2');
     expect(guessRight[7]).toBe(1);
     expect(await client.zscore(right, 't2')).toBe(micros(JSON.parse(guessRight[3]).s as string));
   } finally {

@@ -160,7 +160,7 @@ it('a crash between a chat message and its inbox follow-up (another slot) is hea
     // The append of a message to chat a, in a's slot, and then the "crash": no inbox follow-up.
     const k = containerKeys('default', 'chat', a);
     const record = encodeNewMessage({ authorId: 'crash-a', text: 'lost follow-up', metadata: {} });
-    await store.redis.appendMessage(k.meta, k.order, k.deleted, k.bodies, k.feed, k.reads, k.meta, k.participants, 'client-1', record, '1', 10_000, 'crash-a', '0', '', a);
+    await store.redis.appendMessage(k.meta, k.order, k.deleted, k.bodies, k.feed, k.reads, k.meta, k.participants, k.meta, 'client-1', record, '1', 10_000, 'crash-a', '0', '', a);
     // The message is stored, the inboxes are one message behind.
     expect((await c.chats.listMessages({ chatId: a })).messages.map((m) => m.text)).toEqual(['lost follow-up']);
     expect(await order()).toEqual([b, a]);
@@ -172,7 +172,7 @@ it('a crash between a chat message and its inbox follow-up (another slot) is hea
 
     // Without a retry, the chat's next message heals it.
     const kb = containerKeys('default', 'chat', b);
-    await store.redis.appendMessage(kb.meta, kb.order, kb.deleted, kb.bodies, kb.feed, kb.reads, kb.meta, kb.participants, 'client-2', record, '1', 10_000, 'crash-b', '0', '', b);
+    await store.redis.appendMessage(kb.meta, kb.order, kb.deleted, kb.bodies, kb.feed, kb.reads, kb.meta, kb.participants, kb.meta, 'client-2', record, '1', 10_000, 'crash-b', '0', '', b);
     expect(await order()).toEqual([a, b]);
     await c.chats.sendMessage({ chatId: b, authorId: 'crash-b', text: 'next' });
     expect(await order()).toEqual([b, a]);
@@ -193,7 +193,7 @@ it('a crash between a thread message and its group-activity follow-up (another s
     // The append to thread a in its slot, then the "crash": the group's order is not moved.
     const k = containerKeys('default', 'thread', a);
     const record = encodeNewMessage({ authorId: 'w', text: 'lost follow-up', metadata: {} });
-    const [, , , , , , , written] = await store.redis.appendMessage(k.meta, k.order, k.deleted, k.bodies, k.feed, k.reads, k.meta, k.participants, 'client-t1', record, '1', 10_000, 'w', '0', '', a);
+    const [, , , , , , , written] = await store.redis.appendMessage(k.meta, k.order, k.deleted, k.bodies, k.feed, k.reads, k.meta, k.participants, k.meta, 'client-t1', record, '1', 10_000, 'w', '0', '', a);
     expect(written).toBe(0);
     expect(await order()).toEqual([b, a]);
     // The retry (same client id) stores nothing new and moves the order.
@@ -201,7 +201,7 @@ it('a crash between a thread message and its group-activity follow-up (another s
     expect(await order()).toEqual([a, b]);
     // Without a retry, the thread's next message heals it.
     const kb = containerKeys('default', 'thread', b);
-    await store.redis.appendMessage(kb.meta, kb.order, kb.deleted, kb.bodies, kb.feed, kb.reads, kb.meta, kb.participants, 'client-t2', record, '1', 10_000, 'w', '0', '', b);
+    await store.redis.appendMessage(kb.meta, kb.order, kb.deleted, kb.bodies, kb.feed, kb.reads, kb.meta, kb.participants, kb.meta, 'client-t2', record, '1', 10_000, 'w', '0', '', b);
     expect(await order()).toEqual([a, b]);
     await c.threads.createMessage({ threadId: b, authorId: 'w', text: 'next' });
     expect(await order()).toEqual([b, a]);

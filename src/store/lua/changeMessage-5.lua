@@ -23,12 +23,13 @@
   Returns  { 'NO_CONTAINER' }, { 'THREAD_DELETED' } (a thread in the trash), { 'NO_MESSAGE' }, { 'MESSAGE_DELETED' } (an
            update of a deleted or purged message), { 'MESSAGE_PURGED' } (a
            restore of a purged one), { 'BAD_METADATA', limit }, or
-           { 'OK', seq, record }.
+           { 'OK', seq, record[, group, updated_at] } (the last two when the change
+           moved updated_at: the group's update order follows it).
 ]]
 --- @include "includes/feed"
 --- @include "includes/metadata"
 
-local head = redis.call('HMGET', KEYS[1], 's', 'e', 'n', 'da')
+local head = redis.call('HMGET', KEYS[1], 's', 'e', 'n', 'da', 'g')
 if not head[1] then
   return { 'NO_CONTAINER' }
 end
@@ -70,7 +71,7 @@ local function changed(type, now)
   local pos = feedPosition(head[2], head[1]) + 1
   redis.call('HSET', KEYS[1], 'ua', now, 'e', pos)
   feedAppend(KEYS[5], pos, type, id, seq, string.sub(now, 1, 13), ARGV[5], out)
-  return { 'OK', tonumber(seq), out }
+  return { 'OK', tonumber(seq), out, head[5] or '', now }
 end
 
 local now = nowNanos()

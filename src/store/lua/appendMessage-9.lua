@@ -17,6 +17,8 @@
            store runs on one Redis and knows the group; else KEYS[1] again, unused (on a
            cluster the order lives in another slot and is a follow-up)
   KEYS[8]  participants hash (threads; includes/participants): a read_only author may not post
+  KEYS[9]  the group's update order (threads: id -> updated_at, Unix µs) when KEYS[7] is the
+           activity order; else KEYS[1] again, unused
   ARGV[1]  message id
   ARGV[2]  the record without "s": a JSON object, {"a":…,"t":…[,"m":{…}]}
   ARGV[3]  "1" when the id is the client's (check for a repeat), else "0"
@@ -73,6 +75,7 @@ local activity = 0
 if ARGV[7] ~= '' and ARGV[7] == rec[6] then
   -- Unix µs: the first 16 of sent_at's 19 digits.
   redis.call('ZADD', KEYS[7], 'GT', string.sub(sentAt, 1, 16), ARGV[8])
+  if KEYS[9] ~= KEYS[1] then redis.call('ZADD', KEYS[9], 'GT', string.sub(sentAt, 1, 16), ARGV[8]) end
   activity = 1
 end
 return { 'OK', 1, seq, record, users, rec[6] or '', newPointer, activity }
