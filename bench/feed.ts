@@ -4,8 +4,8 @@
  *
  *   node dist/bench/feed.js            # or: BENCH_ONLY=feed make bench
  *
- * Starts its own redis-server and service (lib/stack.ts) and, per run, a load
- * process (feed-load.ts) that is the writer and all the subscribers. Measures:
+ * Starts its own redis-server and service (lib/stack.ts) and, per latency run,
+ * two load processes (feed-load.ts): the subscribers and the publisher. Measures:
  *
  * 1. publish → deliver latency at 1,000 messages/s, 100 subscribers over 10
  *    threads, beside two floors doing the same fan-out over bare Redis pub/sub
@@ -23,7 +23,8 @@
  *
  * Env: BENCH_QUICK=1, BENCH_FEED_RUNS (3), BENCH_FEED_SECONDS (10),
  * BENCH_FEED_WARMUP_SECONDS (2), BENCH_FEED_IDLE (5000), BENCH_FEED_RESUME_RUNS (7),
- * BENCH_MAX_FOREIGN_CORES (0.15), BENCH_RETRY_BUDGET_SECONDS (120), BENCH_OUT.
+ * BENCH_MAX_FOREIGN_CORES (0.15), BENCH_RETRY_BUDGET_SECONDS (120), BENCH_OUT;
+ * for diagnosis: BENCH_FEED_TARGETS (modes to run), BENCH_FEED_CLIENT=grpc-js.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -33,7 +34,7 @@ import { Metadata, type ServiceError } from '@grpc/grpc-js';
 import type { Redis } from 'ioredis';
 import { ThreadsService, type Event } from '../test/gen/threads/threads';
 import { processMicros, runQuiet, type RetryBudget } from './lib/cpu';
-import type { FeedLoadSpec, IdleReady, IdleSpec, LatencyResult, LatencySpec } from './lib/feed-spec';
+import type { FeedLoadSpec, IdleReady, IdleSpec, LatencyResult, LatencySpec, PublisherResult, SubscribersResult } from './lib/feed-spec';
 import { freePort, installCleanup, spawnTracked, stop, stopAll, waitUntil, type Tracked } from './lib/procs';
 import { Rpc } from './lib/rpc';
 import { envNumber } from './lib/settings';
@@ -61,6 +62,8 @@ const RATE = envNumber('BENCH_FEED_RATE', 1000);
 const THREADS = 10;
 const SUBS_PER_THREAD = envNumber('BENCH_FEED_SUBSCRIBERS_PER_THREAD', 10);
 const SUB_CONNECTIONS = 4;
+/** The service's gRPC client in the load processes (lib/feed-spec.ts): node:http2 by default, `grpc-js` for diagnosis. */
+const CLIENT = process.env.BENCH_FEED_CLIENT === 'grpc-js' ? 'grpc-js' : 'http2';
 /** Idle subscribers per HTTP/2 connection: under the service's GRPC_MAX_CONCURRENT_STREAMS (100). */
 const STREAMS_PER_CONNECTION = 90;
 /** Events replayed in the resume case. */
@@ -116,11 +119,14 @@ async function post(rpc: Rpc, threadId: string, n: number): Promise<void> {
   }
 }
 
-/** One load process to completion (or, idle, until READY); its spec in a file. */
-function spawnLoad(s: Stack, spec: FeedLoadSpec): Tracked {
+/** One load process (feed-load.ts), its spec in a file; `stdin`: a pipe the runner writes to (the subscribers' `SENT`). */
+function spawnLoad(s: Stack, spec: FeedLoadSpec, stdin = false): Tracked {
   const file = join(s.dir, `load-${++specSeq}.json`);
   writeFileSync(file, JSON.stringify(spec));
-  return spawnTracked(`feed load (${spec.mode})`, process.execPath, [...nodeArgs(`feed-load-${spec.mode}`), join(DIST, 'bench', 'feed-load.js'), file]);
+  const name = spec.mode === 'idle' ? 'idle' : `${spec.mode}-${spec.role}`;
+  return spawnTracked(`feed load (${name})`, process.execPath, [...nodeArgs(`feed-load-${name}`), join(DIST, 'bench', 'feed-load.js'), file], {
+    stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+  });
 }
 
 function line(t: Tracked, tag: string): string | undefined {
@@ -156,36 +162,57 @@ interface LatencyRow {
   foreign: number;
 }
 
-const LATENCY_TARGETS: LatencyTarget[] = [
+const ALL_LATENCY_TARGETS: LatencyTarget[] = [
   { label: 'service: gRPC CreateMessage → Subscribe', mode: 'service', procs: ['service', 'redis'] },
   { label: 'floor: PUBLISH → 100 Redis connections (Redis fans out)', mode: 'floor-connections', procs: ['redis'] },
   { label: 'floor: PUBLISH → 1 Redis connection, 100 listener callbacks (the process fans out)', mode: 'floor-callbacks', procs: ['redis'] },
 ];
+/** BENCH_FEED_TARGETS (diagnosis only): a comma list of the modes to run; all by default. */
+const LATENCY_TARGETS = process.env.BENCH_FEED_TARGETS
+  ? ALL_LATENCY_TARGETS.filter((t) => process.env.BENCH_FEED_TARGETS!.split(',').includes(t.mode))
+  : ALL_LATENCY_TARGETS;
 
 /** One run of a target; `retry`: again (twice at most, within the budget) when other processes used the CPU meanwhile. */
 async function latencyRun(s: Stack, svc: ServiceProc, threadIds: string[], cursorLength: number, t: LatencyTarget, seconds: number, retry: boolean): Promise<LatencyRun> {
-  const spec: LatencySpec = {
+  const spec: Omit<LatencySpec, 'role'> = {
     mode: t.mode,
     port: t.mode === 'service' ? svc.grpcPort : s.redis.port,
     token: s.token,
     threadIds,
     subscribersPerThread: SUBS_PER_THREAD,
     connections: SUB_CONNECTIONS,
+    client: CLIENT,
     rate: RATE,
     warmupSeconds: WARMUP,
     seconds,
     cursorLength,
   };
   const pids = { redis: s.redis.proc.child.pid!, service: svc.proc.child.pid! };
+  /** The subscribers until all are live, then the publisher to its end, then the subscribers to theirs. */
   const once = async (): Promise<LatencyResult> => {
-    const load = spawnLoad(s, spec);
-    const { code } = await load.exited;
-    const out = line(load, 'RESULT');
-    if (code !== 0 || !out) throw new Error(`${t.label}: the load process exited ${code}:\n${load.output().slice(-3000)}`);
-    const r = JSON.parse(out) as LatencyResult;
+    const subscribers = spawnLoad(s, { ...spec, role: 'subscribers' }, true);
+    await waitUntil(`${t.label}: the subscribers to be live`, subscribers, async () => line(subscribers, 'READY') !== undefined, 60_000);
+    const publisher = spawnLoad(s, { ...spec, role: 'publisher' });
+    const pub = await publisher.exited;
+    subscribers.child.stdin!.end('SENT\n');
+    const sub = await subscribers.exited;
+    const pubOut = line(publisher, 'RESULT');
+    const subOut = line(subscribers, 'RESULT');
+    if (pub.code !== 0 || !pubOut) throw new Error(`${t.label}: the publisher exited ${pub.code}:\n${publisher.output().slice(-3000)}`);
+    if (sub.code !== 0 || !subOut) throw new Error(`${t.label}: the subscribers exited ${sub.code}:\n${subscribers.output().slice(-3000)}`);
+    const p = JSON.parse(pubOut) as PublisherResult;
+    const q = JSON.parse(subOut) as SubscribersResult;
+    const r: LatencyResult = {
+      ...q,
+      ...p,
+      mode: t.mode,
+      loadCpuUs: (p.cpuUs + q.cpuUs) / p.sent,
+      publisherCpuUs: p.cpuUs / p.sent,
+      subscribersCpuUs: q.cpuUs / p.sent,
+    };
     if (r.sendErrors || r.received !== r.expected || r.duplicates || r.outOfOrder) {
       throw new Error(
-        `${t.label}: ${r.sendErrors} failed sends, ${r.received} of ${r.expected} events delivered, ${r.duplicates} duplicates, ${r.outOfOrder} out of order\n${load.output().slice(-3000)}`,
+        `${t.label}: ${r.sendErrors} failed sends (${p.firstError}), ${r.received} of ${r.expected} events delivered, ${r.duplicates} duplicates, ${r.outOfOrder} out of order\n${subscribers.output().slice(-2000)}`,
       );
     }
     return r;
@@ -217,7 +244,7 @@ async function measureLatency(s: Stack, svc: ServiceProc, rpc: Rpc): Promise<Lat
       runs[i].push(x);
       log(
         `  run ${r + 1}/${RUNS} ${t.mode}: p50 ${fmtMs(x.p50Ms)} ms, p99 ${fmtMs(x.p99Ms)} ms, p99.9 ${fmtMs(x.p999Ms)} ms, max ${fmtMs(x.maxMs)} ms; ` +
-          `${x.samples} deliveries, writer ${x.achievedRate.toFixed(0)}/s (late p99 ${fmtMs(x.lateP99Ms)} ms), ${x.cpuUs.toFixed(0)} µs/msg (load ${x.loadCpuUs.toFixed(0)}), foreign ${x.foreign.toFixed(2)} CPUs; ` +
+          `${x.samples} deliveries, writer ${x.achievedRate.toFixed(0)}/s (late p99 ${fmtMs(x.lateP99Ms)} ms), ${x.cpuUs.toFixed(0)} µs/msg (load: publisher ${x.publisherCpuUs.toFixed(0)} + subscribers ${x.subscribersCpuUs.toFixed(0)}), foreign ${x.foreign.toFixed(2)} CPUs; ` +
           `p99 by second ${x.p99BySecondMs.map(fmtMs).join(' ')}`,
       );
     }
@@ -443,14 +470,14 @@ function report(f: FeedResults): string {
         `(${SUBS_PER_THREAD} per thread), ${RUNS} run(s) of ${SECONDS} s per target after ${WARMUP} s of warm-up, targets interleaved; ` +
         'latency = arrival − send of every event at every subscriber, ms: median over the runs, and p99 [min–max].',
       '',
-      '| target | p50 ms | p99 ms | p99.9 ms | deliveries per run | writer late p99 ms | server CPU µs/msg | load process CPU µs/msg |',
+      '| target | p50 ms | p99 ms | p99.9 ms | deliveries per run | publisher late p99 ms | server CPU µs/msg | load CPU µs/msg: publisher + subscribers |',
       '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     );
     for (const r of f.latency) {
       const m = (k: keyof LatencyRun) => median(r.runs.map((x) => x[k] as number));
       out.push(
         `| ${r.mode === 'service' ? `**${r.label}**` : r.label} | ${fmtMs(r.p50)} | ${fmtMs(r.p99)} [${fmtMs(r.p99Min)}–${fmtMs(r.p99Max)}] | ${fmtMs(r.p999)} | ` +
-          `${m('samples').toLocaleString('en')} | ${fmtMs(m('lateP99Ms'))} | ${r.cpuUs.toFixed(0)}${disturbed(r.foreign)} | ${m('loadCpuUs').toFixed(0)} |`,
+          `${m('samples').toLocaleString('en')} | ${fmtMs(m('lateP99Ms'))} | ${r.cpuUs.toFixed(0)}${disturbed(r.foreign)} | ${m('publisherCpuUs').toFixed(0)} + ${m('subscribersCpuUs').toFixed(0)} |`,
       );
       foreign.push(r.foreign);
     }
@@ -458,10 +485,11 @@ function report(f: FeedResults): string {
     out.push(
       '',
       `Every event of every measured message reached every subscriber of its thread once, in order (checked in each run). Event sizes as received: ${ev}. ` +
-        'Server CPU: service + redis for the service, redis for the floors; CPU per message sent over the load process\'s whole life (subscribing and warm-up included).',
+        `Server CPU: service + redis for the service, redis for the floors; load CPU per message sent over each load process's whole life (start, subscribing and warm-up included). The service's clients: ${CLIENT === 'http2' ? 'gRPC on node:http2' : '@grpc/grpc-js'}.`,
     );
-    const svc = f.latency.find((r) => r.mode === 'service')!;
+    const svc = f.latency.find((r) => r.mode === 'service');
     for (const fl of f.latency.filter((r) => r.mode !== 'service')) {
+      if (!svc) break; // BENCH_FEED_TARGETS without the service: no target to check
       const ratio = svc.p99 / fl.p99;
       verdicts.push(`| live feed p99 ≤ ${P99_FACTOR} × ${fl.label} | ${fmtMs(svc.p99)} ms / ${fmtMs(fl.p99)} ms = ${ratio.toFixed(2)} | ${ratio <= P99_FACTOR ? 'yes' : '**no**'} |`);
     }

@@ -6,16 +6,24 @@
  */
 
 /**
- * Publish → deliver latency. The load process is the writer and all the subscribers:
+ * Publish → deliver latency: two processes per run, as the issue's floor is "a bare Node publisher
+ * and subscriber", and as writers and readers are different clients in use (the publisher's own work
+ * and garbage, e.g. node:http2's client keeps every request's objects until a full GC, then never
+ * stall the subscribers' event loop):
+ * - role `subscribers`: every subscriber, in one process;
+ * - role `publisher`: the writer, open loop.
+ * The modes:
  * - `service`: each subscriber a gRPC Subscribe on the service (spread over `connections` HTTP/2
- *   connections), the writer gRPC CreateMessage on a connection of its own;
+ *   connections), the publisher gRPC CreateMessage on a connection of its own;
  * - `floor-connections`: each subscriber its own Redis connection SUBSCRIBEd to its thread's channel
- *   (Redis does the fan-out), the writer PUBLISHes one Event-shaped payload per message;
+ *   (Redis does the fan-out), the publisher PUBLISHes one Event-shaped payload per message;
  * - `floor-callbacks`: one Redis connection SUBSCRIBEd to the 10 channels, and per channel 10 listener
  *   callbacks in the process (the process does the fan-out, as the service's hub does).
+ * Send times are on the machine's monotonic clock (process.hrtime), the same in both processes.
  */
 export interface LatencySpec {
   mode: 'service' | 'floor-connections' | 'floor-callbacks';
+  role: 'publisher' | 'subscribers';
   /** The service's gRPC port, or Redis's port for the floors. */
   port: number;
   token: string;
@@ -24,6 +32,13 @@ export interface LatencySpec {
   subscribersPerThread: number;
   /** HTTP/2 connections the service's subscribers are spread over. */
   connections: number;
+  /**
+   * The service's gRPC client: `http2` (default) speaks gRPC on node:http2 directly (length-prefixed
+   * protobuf frames, decoded with the same Event.decode as the floors' payloads), as bare as the floors'
+   * Redis clients; `grpc-js` uses @grpc/grpc-js (for diagnosis: it costs the load processes about
+   * twice the CPU, bench/README.md).
+   */
+  client?: 'http2' | 'grpc-js';
   /** Messages per second, over all threads (message i goes to thread i mod threads). */
   rate: number;
   warmupSeconds: number;
@@ -43,8 +58,8 @@ export interface IdleSpec {
 
 export type FeedLoadSpec = LatencySpec | IdleSpec;
 
-export interface LatencyResult {
-  mode: LatencySpec['mode'];
+/** What the subscribers process answers. */
+export interface SubscribersResult {
   /** Latency samples: one per event delivered to a subscriber of a measured (not warm-up) message. */
   samples: number;
   p50Ms: number;
@@ -57,21 +72,37 @@ export interface LatencyResult {
   duplicates: number;
   /** Events that came after a later one of the same thread (by seq). */
   outOfOrder: number;
-  /** Messages the writer sent (warm-up included), and failed sends. */
-  sent: number;
-  sendErrors: number;
-  /** How late the writer sent the measured messages against their schedule (open loop), ms. */
-  lateP99Ms: number;
-  lateMaxMs: number;
-  /** Measured messages per second as sent. */
-  achievedRate: number;
   /** Bytes of one event as a subscriber received it (protobuf), the first one seen. */
   eventBytes: number;
   /** p99 and max latency of the messages sent in each second of the measured time: a backlog grows, a stall is one second. */
   p99BySecondMs: number[];
   maxBySecondMs: number[];
-  /** CPU of the load process (writer and subscribers) per message sent, µs, over its whole life. */
+  /** The process's CPU over its whole life, µs. */
+  cpuUs: number;
+}
+
+/** What the publisher process answers. */
+export interface PublisherResult {
+  /** Messages sent (warm-up included), and failed sends. */
+  sent: number;
+  sendErrors: number;
+  firstError: string;
+  /** How late the publisher sent the measured messages against their schedule (open loop), ms. */
+  lateP99Ms: number;
+  lateMaxMs: number;
+  /** Measured messages per second as sent. */
+  achievedRate: number;
+  /** The process's CPU over its whole life, µs. */
+  cpuUs: number;
+}
+
+/** One latency run: both answers, as the runner joins them. */
+export interface LatencyResult extends Omit<SubscribersResult, 'cpuUs'>, Omit<PublisherResult, 'cpuUs'> {
+  mode: LatencySpec['mode'];
+  /** CPU of the load processes (publisher + subscribers) per message sent, µs, over their whole lives; and each. */
   loadCpuUs: number;
+  publisherCpuUs: number;
+  subscribersCpuUs: number;
 }
 
 export interface IdleReady {
@@ -80,7 +111,12 @@ export interface IdleReady {
   openSeconds: number;
 }
 
-/** The message text: its index and send time (ms since the load process's origin), padded to 100 bytes. */
+/** Now on the machine's monotonic clock (the same in every process), ms. */
+export function monotonicMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
+}
+
+/** The message text: its index and send time (monotonicMs), padded to 100 bytes. */
 export function stampedText(i: number, sentMs: number, pad: string): string {
   const head = `feed ${i} ${sentMs.toFixed(3)} `;
   return head + pad.slice(0, Math.max(0, 100 - head.length));

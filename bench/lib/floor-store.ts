@@ -31,6 +31,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { lightPipelines } from '../../src/store/light-pipelines';
 import type { Chat } from '../../test/gen/chats/chats';
 import type { Message, Thread } from '../../test/gen/threads/threads';
 
@@ -195,9 +196,9 @@ export class FloorStore {
     private readonly ns: string,
   ) {}
 
-  /** ioredis with auto-pipelining, as the service's store; each script is sent by EVALSHA. */
+  /** ioredis with auto-pipelining on the same light pipelines as the service's store (src/store/light-pipelines.ts); each script is sent by EVALSHA. */
   static async connect(url: string, ns: string): Promise<FloorStore> {
-    const r = new Redis(url, { enableAutoPipelining: true, lazyConnect: true });
+    const r = lightPipelines(new Redis(url, { enableAutoPipelining: true, lazyConnect: true }));
     r.defineCommand('floorCreateMessage', { numberOfKeys: 3, lua: CREATE_MESSAGE });
     r.defineCommand('floorReadLatest', { lua: READ_LATEST });
     r.defineCommand('floorChat', { numberOfKeys: 1, lua: CHAT });

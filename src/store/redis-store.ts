@@ -52,6 +52,7 @@ import {
 import { defineScripts, type ScriptedRedis } from './scripts';
 import { ActivityBatch } from './activity-batch';
 import { filteredPage } from './filtered-page';
+import { lightPipelines } from './light-pipelines';
 
 export interface RedisStoreOptions {
   /** redis://host:port/db, or cluster seeds when `clusterNodes` is set. */
@@ -134,11 +135,14 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
       disconnectTimeout: 200,
       retryStrategy: (times) => Math.min(50 * times, 1000),
     };
-    const client = opts.clusterNodes?.length
-      ? new Cluster(opts.clusterNodes, { redisOptions: common, enableOfflineQueue: false, enableAutoPipelining: true, lazyConnect: true })
-      : opts.socket
-        ? new Redis({ ...common, path: opts.socket, enableAutoPipelining: true })
-        : new Redis(opts.url ?? 'redis://127.0.0.1:6379', { ...common, enableAutoPipelining: true });
+    // Auto-pipelining, on pipelines a scavenge can collect (light-pipelines.ts).
+    const client = lightPipelines(
+      opts.clusterNodes?.length
+        ? new Cluster(opts.clusterNodes, { redisOptions: common, enableOfflineQueue: false, enableAutoPipelining: true, lazyConnect: true })
+        : opts.socket
+          ? new Redis({ ...common, path: opts.socket, enableAutoPipelining: true })
+          : new Redis(opts.url ?? 'redis://127.0.0.1:6379', { ...common, enableAutoPipelining: true }),
+    );
     // ioredis reports connection errors as events as well as rejections; the
     // rejections are what callers see, so the events need no listener output.
     client.on('error', () => undefined);
