@@ -49,6 +49,8 @@ const LIMITS: Limits = {
   MAX_RECENT_PER_CONTAINER: 10,
 };
 const READ_RUNS = 120;
+/** About when the fixture is made (ListThreads' time bounds are drawn around it). */
+const FIXTURE_TIME = Date.now();
 const WRITE_RUNS = 100;
 
 // ---------------------------------------------------------------------------
@@ -176,6 +178,11 @@ const participantModel = fc.record({
   metadata: fc.constantFrom({}, { k: 'v' }, { '': 'x' }),
   joinedAt: fc.constant(''),
 });
+/** A ListThreads time bound: around the fixture's creation, far off, or not RFC 3339 (a day that does not exist, no offset). */
+const rfc3339Arg = fc.oneof(
+  { weight: 4, arbitrary: fc.integer({ min: -120, max: 120 }).map((s) => new Date(FIXTURE_TIME + s * 1000).toISOString()) },
+  { weight: 1, arbitrary: fc.constantFrom('1970-01-01T00:00:00Z', '2999-12-31T23:59:59.999999999+05:30', '2026-02-30T00:00:00Z', '2026-12-02 10:00:00', 'yesterday', '') },
+);
 const ids = (...pools: Pool[]) => fc.array(id(...pools), { maxLength: LIMITS.MAX_IDS_PER_CALL + 2 });
 /** A client message id: often none, often one of a few (so repeats happen), sometimes too long. */
 const clientId = fc.oneof(
@@ -234,8 +241,20 @@ const SPECS: Spec[] = [
     valid: { id: { pool: 'thread', i: 1 } },
   },
   {
-    service: 'threads', rpc: 'ListThreads', fields: { groupId: 'string', limit: 'int64', offset: 'int64', order: 'string' },
-    gen: fc.record({ groupId: opt(readGroup), limit: opt(int64(LIMITS.MAX_PAGE_SIZE)), offset: opt(int64(LIMITS.MAX_OFFSET)), order: opt(order) }),
+    service: 'threads', rpc: 'ListThreads',
+    fields: {
+      groupId: 'string', limit: 'int64', offset: 'int64', order: 'string', includeDeleted: 'string', ids: 'strings', participantId: 'string',
+      createdBy: 'string', parentMessageId: 'string', createdAfter: 'string', createdBefore: 'string', updatedAfter: 'string', updatedBefore: 'string',
+    },
+    gen: fc.record({
+      groupId: opt(readGroup), limit: opt(int64(LIMITS.MAX_PAGE_SIZE)), offset: opt(int64(LIMITS.MAX_OFFSET)), order: opt(order),
+      includeDeleted: opt(fc.constantFrom('', 'false', 'true', 'only', 'yes')),
+      ids: opt(ids('thread', 'thread', 'conv')),
+      participantId: opt(fc.constantFrom('', 'rp-1', 'rp-2', 'nobody')),
+      createdBy: opt(fc.constantFrom('', 'ann', 'bob')),
+      parentMessageId: opt(fc.oneof(fc.constantFrom('', 'null', 'absent'), id('tmsg'))),
+      createdAfter: opt(rfc3339Arg), createdBefore: opt(rfc3339Arg), updatedAfter: opt(rfc3339Arg), updatedBefore: opt(rfc3339Arg),
+    }),
     valid: { groupId: 'rg-a' },
   },
   {
@@ -441,7 +460,9 @@ beforeAll(async () => {
   // Read fixture: never written by the properties.
   for (const [group, counts] of [['rg-a', [0, 3, 7, 12]], ['rg-b', [2]]] as const) {
     for (const [k, n] of counts.entries()) {
-      const t = (await svc.threads.createThread({ groupId: group, topic: `topic ${k} Ü` })).thread!;
+      // Creators and participants for ListThreads' filters.
+      const participants = k % 2 === 0 ? [{ id: 'rp-1', type: 'agent', name: 'R', role: 'read_write', metadata: {}, joinedAt: '' }] : [];
+      const t = (await svc.threads.createThread({ groupId: group, topic: `topic ${k} Ü`, createdBy: k % 3 === 0 ? 'ann' : 'bob', participants })).thread!;
       await fill((m) => svc.threads.createMessage({ ...m, threadId: t.id }), n, `t${k}`);
       pools.thread.push(t.id);
     }
