@@ -360,9 +360,8 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
       return this.guard('listGroup', () => this.threadPage(ns, g, page));
     }
     const index = page.orderBy === 'last_message_at' ? g.activity : g.index;
-    const read = page.userId
-      ? (ids: string[]) => this.summaries(ns, kind, ids, { userId: page.userId })
-      : (ids: string[]) => Promise.all(ids.map((id) => this.getContainer(ns, kind, id)));
+    // One summaries script for the page on one Redis (one read per container on a cluster).
+    const read = (ids: string[]) => this.summaries(ns, kind, ids, { userId: page.userId });
     if (kind !== 'thread') return this.guard('listGroup', () => this.indexPage(kind, index, page, read));
     // A thread whose move to the trash was interrupted is still in the live order: not shown
     // (the retry of SoftDeleteThread moves it).

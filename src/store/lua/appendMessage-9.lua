@@ -39,12 +39,13 @@
 --- @include "includes/nextSentAt"
 --- @include "includes/feed"
 
-local rec = redis.call('HMGET', KEYS[1], 's', 'n', 'l', 'e', 'u', 'g', 'da')
+local rec = redis.call('HMGET', KEYS[1], 's', 'n', 'l', 'e', 'u', 'g', 'da', 'pc')
 if not rec[1] then
   return { 'NO_CONTAINER' }
 end
 if rec[7] then return { 'THREAD_DELETED' } end
-local participant = redis.call('HGET', KEYS[8], ARGV[5])
+-- `pc` (the last join position) is set once a thread has had participants: only then look.
+local participant = rec[8] and redis.call('HGET', KEYS[8], ARGV[5])
 -- The caller encodes the role as exactly "r":"read_only"; inside a JSON string a quote is escaped.
 if participant and string.find(participant, '"r":"read_only"', 1, true) then return { 'READ_ONLY' } end
 local users = rec[5] or ''
