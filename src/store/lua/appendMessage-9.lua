@@ -45,7 +45,7 @@ if not rec[1] then
 end
 if rec[7] then return { 'THREAD_DELETED' } end
 -- `pc` (the last join position) is set once a thread has had participants: only then look.
-local participant = rec[8] and redis.call('HGET', KEYS[8], ARGV[5])
+local participant = rec[8] and rec[8] ~= '0' and redis.call('HGET', KEYS[8], ARGV[5])
 -- The caller encodes the role as exactly "r":"read_only"; inside a JSON string a quote is escaped.
 if participant and string.find(participant, '"r":"read_only"', 1, true) then return { 'READ_ONLY' } end
 local users = rec[5] or ''

@@ -21,7 +21,8 @@ local function participantsAdd(meta, pp, pj, args, from, now, max)
   end
   if redis.call('ZCARD', pj) + fresh > tonumber(max) then return nil end
   local added = {}
-  local pos = tonumber(redis.call('HGET', meta, 'pc') or '0')
+  local start = tonumber(redis.call('HGET', meta, 'pc') or '0')
+  local pos = start
   for i = from, #args, 2 do
     local id = args[i]
     local old = redis.call('HGET', pp, id)
@@ -35,7 +36,7 @@ local function participantsAdd(meta, pp, pj, args, from, now, max)
     end
     redis.call('HSET', pp, id, '{"j":"' .. joined .. '",' .. string.sub(args[i + 1], 2))
   end
-  redis.call('HSET', meta, 'pc', pos)
+  if pos ~= start then redis.call('HSET', meta, 'pc', pos) end
   return added
 end
 
