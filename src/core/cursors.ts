@@ -59,6 +59,26 @@ export class Cursors {
     return b.toString('base64url');
   }
 
+  /**
+   * `encode` for one list, with what does not change from cursor to cursor
+   * (the list's identity as the mac reads it, a feed's hint) made once: the
+   * live feed signs every event's cursor. The same strings as `encode`.
+   */
+  encoder(list: ListId): (position: number) => string {
+    const feed = list.type === 'feed';
+    const hint = feed ? Buffer.from(scopeHint(list.scope), 'hex') : undefined;
+    const identity = Cursors.identity(list);
+    return (position) => {
+      const b = Buffer.alloc(LENGTH + (hint ? HINT_BYTES : 0));
+      hint?.copy(b, LENGTH);
+      b[0] = VERSION;
+      b[1] = CURSOR_TYPE[list.type];
+      b.writeBigUInt64BE(BigInt(position), 2);
+      createHmac('sha256', this.secret).update(b.subarray(0, 10)).update(identity).digest().copy(b, 10, 0, MAC_BYTES);
+      return b.toString('base64url');
+    };
+  }
+
   /** The position a cursor names in `list`; INVALID_CURSOR naming `field` for anything else. */
   decode(list: ListId, cursor: string, field: string): number {
     const bad = () => new AppError('INVALID_CURSOR', `${field} is not a cursor of this list`, { field });
@@ -86,16 +106,18 @@ export class Cursors {
   }
 
   private mac(list: ListId, head: Buffer): Buffer {
-    const h = createHmac('sha256', this.secret);
-    h.update(head);
-    // Each part length-prefixed, so no choice of ids can make two lists' inputs meet.
+    return createHmac('sha256', this.secret).update(head).update(Cursors.identity(list)).digest().subarray(0, MAC_BYTES);
+  }
+
+  /** What the mac reads after a cursor's head: each part length-prefixed, so no choice of ids can make two lists' inputs meet. */
+  private static identity(list: Omit<ListId, 'type'>): Buffer {
+    const parts: Buffer[] = [];
     for (const part of [list.ns, list.kind, list.scope]) {
       const p = Buffer.from(part, 'utf8');
       const len = Buffer.alloc(4);
       len.writeUInt32BE(p.length);
-      h.update(len);
-      h.update(p);
+      parts.push(len, p);
     }
-    return h.digest().subarray(0, MAC_BYTES);
+    return Buffer.concat(parts);
   }
 }

@@ -28,13 +28,35 @@ interface SubscribeRequest {
   [ids: string]: unknown;
 }
 
-/** Replies of shared events, made once per event for every subscriber. */
-const sharedReplies = new WeakMap<HubEvent, Reply>();
+/** Cursor encoders kept per API (one per followed container). */
+const ENCODERS_KEPT = 10_000;
+
+/**
+ * The reply of a shared event, made once for every subscriber, kept on the
+ * event itself (a property no one else sees): a WeakMap's entries outlive
+ * every scavenge (only a full GC clears them), so a thousand events a second
+ * kept their replies alive until then.
+ */
+const REPLY = Symbol('reply');
+type Replied = HubEvent & { [REPLY]?: Reply };
+const sharedReply = (e: HubEvent): Reply | undefined => (e as Replied)[REPLY];
+const keepReply = (e: HubEvent, r: Reply) => Object.defineProperty(e, REPLY, { value: r, enumerable: false });
 
 export function subscribe(api: Api, core: Containers, cursors: Cursors, feed: FeedDeps): StreamOperation {
   const L = core.limits;
   const idsField = api.ids;
   const feedList = (ns: string, id: string) => ({ ns, kind: api.kind, type: 'feed' as const, scope: id });
+  /** Each followed container's cursor encoder (its hint and identity made once, not per event); forgotten past a bound. */
+  const encoders = new Map<string, (position: number) => string>();
+  const feedCursor = (ns: string, id: string, position: number): string => {
+    const key = `${ns}\u0000${id}`;
+    let enc = encoders.get(key);
+    if (!enc) {
+      if (encoders.size >= ENCODERS_KEPT) encoders.clear();
+      encoders.set(key, (enc = cursors.encoder(feedList(ns, id))));
+    }
+    return enc(position);
+  };
 
   const replyOf = (ns: string, item: FeedItem): Reply => {
     switch (item.type) {
@@ -43,16 +65,16 @@ export function subscribe(api: Api, core: Containers, cursors: Cursors, feed: Fe
       case 'resync_required':
         return { type: item.type, [api.containerId.local]: item.containerId, cursor: cursors.encode(feedList(ns, item.containerId), item.position) };
       case 'event': {
-        const cached = item.shared && sharedReplies.get(item.shared);
+        const cached = item.shared && sharedReply(item.shared);
         if (cached) return cached;
         const e = item.entry;
         const reply: Reply = {
           type: e.type,
           [api.containerId.local]: item.containerId,
           message: e.message ? messageReply(api, e.message) : undefined,
-          cursor: cursors.encode(feedList(ns, item.containerId), e.position),
+          cursor: feedCursor(ns, item.containerId, e.position),
         };
-        if (item.shared) sharedReplies.set(item.shared, reply);
+        if (item.shared) keepReply(item.shared, reply);
         return reply;
       }
     }

@@ -73,9 +73,9 @@ it('no gap and no duplicate across random writes, disconnects and resumes', asyn
       for (let i = 0; i < THREADS; i++) threads.push((await s.svc.threads.createThread({ groupId: 'p', topic: `t${i}` })).thread!.id);
       const subs = [new Resuming(threads), new Resuming(threads)];
       await Promise.all(subs.map((x) => x.start()));
-      // Per thread, [seq, text] of each write: concurrent writes to one thread may return in any
-      // order, so the expected order is the seq order the service gave them.
-      const written = threads.map(() => [] as [number, string][]);
+      // Per thread, each message with the seq its reply names: concurrent writes to one thread may be
+      // answered in another order than they were applied, and the feed's order is the seq order.
+      const written = threads.map(() => [] as { text: string; seq: number }[]);
       const writes: Promise<unknown>[] = [];
       let n = 0;
       for (const a of actions) {
@@ -85,8 +85,8 @@ it('no gap and no duplicate across random writes, disconnects and resumes', asyn
           writes.push(
             (async () => {
               for (const text of texts) {
-                const m = (await s.svc.threads.createMessage({ threadId: threads[a.thread], authorId: 'a', text })).message!;
-                written[a.thread].push([Number(m.seq), text]);
+                const r = await s.svc.threads.createMessage({ threadId: threads[a.thread], authorId: 'a', text });
+                written[a.thread].push({ text, seq: Number(r.message!.seq) });
               }
             })(),
           );
@@ -98,9 +98,10 @@ it('no gap and no duplicate across random writes, disconnects and resumes', asyn
       }
       await Promise.all(writes);
       const total = written.flat().length;
+      const inSeqOrder = written.map((w) => [...w].sort((a, b) => a.seq - b.seq).map((m) => m.text));
       for (const sub of subs) {
         await sub.settle(total);
-        threads.forEach((t, i) => expect(sub.seen.get(t) ?? []).toEqual([...written[i]].sort((x, y) => x[0] - y[0]).map((w) => w[1])));
+        threads.forEach((t, i) => expect(sub.seen.get(t) ?? []).toEqual(inSeqOrder[i]));
       }
     }),
     { numRuns: 50 },

@@ -120,13 +120,15 @@ function unarySerializer(output: DescMessage): (m: Message | Buffer) => Buffer {
 /**
  * A stream's replies are written as the operation's plain reply objects and
  * encoded here, once per object: an event shared by many subscribers of one
- * instance is encoded once for all of them.
+ * instance is encoded once for all of them. The bytes are kept on the reply
+ * (not enumerable: a copy of the reply, such as one with a resume id, is
+ * encoded anew), not in a WeakMap, whose entries outlive every scavenge.
  */
+const ENCODED = Symbol('encoded');
 function streamSerializer(output: DescMessage): (r: Reply) => Buffer {
-  const encoded = new WeakMap<Reply, Buffer>();
   return (r) => {
-    let bytes = encoded.get(r);
-    if (!bytes) encoded.set(r, (bytes = Buffer.from(toBinary(output, create(output, r)))));
+    let bytes = (r as { [ENCODED]?: Buffer })[ENCODED];
+    if (!bytes) Object.defineProperty(r, ENCODED, { value: (bytes = Buffer.from(toBinary(output, create(output, r)))), enumerable: false });
     return bytes;
   };
 }
