@@ -112,3 +112,31 @@ it('closes a connection that stays idle past GRPC_MAX_CONNECTION_IDLE_MS (GOAWAY
   await new Promise<void>((resolve) => s.once('goaway', () => resolve()));
   expect(Date.now() - t0).toBeLessThan(5000);
 });
+
+it('a reply whose caller went away before it was written is not counted against NAMESPACE_UNSENT_REPLY_BYTES', async () => {
+  // A budget of 1 MiB: one 3.3 MB reply counted and never released would refuse every later call.
+  const tight = await startService(redis.url, undefined, undefined, undefined, { grpc: { namespaceUnsentReplyBytes: 1 << 20 } });
+  try {
+    const { thread } = await tight.threads.createThread({ groupId: 'g', topic: 'big' });
+    const text = 'x'.repeat(16 * 1024);
+    for (let i = 0; i < 200; i += 20) {
+      await Promise.all(Array.from({ length: 20 }, () => tight.threads.createMessage({ threadId: thread!.id, authorId: 'a', text })));
+    }
+    // 3.3 MB pages with a 5 ms deadline: the service cancels them while it reads, and its handler
+    // writes the reply afterwards (grpc-js drops it).
+    const outcomes = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        tight.threads.listMessages({ threadId: thread!.id, limit: '200' }, undefined, { deadline: Date.now() + 5 }).then(
+          () => 'ok',
+          (e: { code?: number }) => String(e.code),
+        ),
+      ),
+    );
+    expect(outcomes).toContain('4'); // DEADLINE_EXCEEDED
+    await new Promise((r) => setTimeout(r, 1000));
+    // Nothing is left unsent: the namespace reads again (before the fix: RATE_LIMITED for GRPC_REPLY_SEND_TIMEOUT_MS).
+    expect((await tight.threads.listMessages({ threadId: thread!.id, limit: '200' })).messages).toHaveLength(200);
+  } finally {
+    await tight.stop();
+  }
+});

@@ -95,6 +95,8 @@ export function admission(keys: KeyRing, guarded: readonly string[], limits: Pic
     /** A unary reply's headers, sent with the reply once it is admitted (a refused one is answered trailers-only). */
     let headers: (() => void) | undefined;
     let ended = false;
+    /** The caller went away (or its deadline passed): grpc-js drops a reply written after this, so it is never counted. */
+    let cancelled = false;
     /** The reply is sent, given up, or the call is over: it no longer counts. */
     const settle = () => {
       clearTimeout(sendTimer);
@@ -137,6 +139,7 @@ export function admission(keys: KeyRing, guarded: readonly string[], limits: Pic
             hcNext();
           },
           onCancel: () => {
+            cancelled = true;
             clearTimeout(timer);
             settle();
           },
@@ -149,7 +152,7 @@ export function admission(keys: KeyRing, guarded: readonly string[], limits: Pic
         };
       },
       sendMessage: (message, next) => {
-        if (!unary || ns === undefined || ended) {
+        if (!unary || ns === undefined || ended || cancelled) {
           headers?.();
           return next(message);
         }
@@ -162,7 +165,7 @@ export function admission(keys: KeyRing, guarded: readonly string[], limits: Pic
         }
         let bytes: Buffer;
         try {
-          // Encoded here to be counted; the method's serializer passes a Buffer through (bind.ts).
+          // Unary replies arrive encoded (bind.ts); anything else is encoded here, to be counted.
           bytes = Buffer.isBuffer(message) ? message : method.responseSerialize(message);
         } catch (e) {
           headers = undefined;
