@@ -141,6 +141,8 @@ interface LatencyTarget {
   mode: LatencySpec['mode'];
   /** Processes that serve it (CPU per message). */
   procs: string[];
+  /** The BENCH_ALT_SERVICE build's service (A/B), not the one the targets are about. */
+  alt?: boolean;
 }
 
 interface LatencyRun extends LatencyResult {
@@ -152,6 +154,7 @@ interface LatencyRun extends LatencyResult {
 interface LatencyRow {
   label: string;
   mode: LatencySpec['mode'];
+  alt?: boolean;
   runs: LatencyRun[];
   p50: number;
   p99: number;
@@ -167,13 +170,17 @@ const ALL_LATENCY_TARGETS: LatencyTarget[] = [
   { label: 'floor: PUBLISH → 100 Redis connections (Redis fans out)', mode: 'floor-connections', procs: ['redis'] },
   { label: 'floor: PUBLISH → 1 Redis connection, 100 listener callbacks (the process fans out)', mode: 'floor-callbacks', procs: ['redis'] },
 ];
+/** BENCH_ALT_SERVICE=<another build's dist/src/main.js>: its service on the same Redis, one more target (as in run.ts: A/B of a change). */
+const ALT_SERVICE = process.env.BENCH_ALT_SERVICE ? resolve(process.env.BENCH_ALT_SERVICE) : undefined;
+if (ALT_SERVICE) ALL_LATENCY_TARGETS.splice(1, 0, { label: `alt build (${ALT_SERVICE}): gRPC CreateMessage → Subscribe`, mode: 'service', procs: ['alt', 'redis'], alt: true });
 /** BENCH_FEED_TARGETS (diagnosis only): a comma list of the modes to run; all by default. */
 const LATENCY_TARGETS = process.env.BENCH_FEED_TARGETS
   ? ALL_LATENCY_TARGETS.filter((t) => process.env.BENCH_FEED_TARGETS!.split(',').includes(t.mode))
   : ALL_LATENCY_TARGETS;
 
 /** One run of a target; `retry`: again (twice at most, within the budget) when other processes used the CPU meanwhile. */
-async function latencyRun(s: Stack, svc: ServiceProc, threadIds: string[], cursorLength: number, t: LatencyTarget, seconds: number, retry: boolean): Promise<LatencyRun> {
+async function latencyRun(s: Stack, svcs: Services, threadIds: string[], cursorLength: number, t: LatencyTarget, seconds: number, retry: boolean): Promise<LatencyRun> {
+  const svc = t.alt ? svcs.alt! : svcs.main;
   const spec: Omit<LatencySpec, 'role'> = {
     mode: t.mode,
     port: t.mode === 'service' ? svc.grpcPort : s.redis.port,
@@ -187,7 +194,8 @@ async function latencyRun(s: Stack, svc: ServiceProc, threadIds: string[], curso
     seconds,
     cursorLength,
   };
-  const pids = { redis: s.redis.proc.child.pid!, service: svc.proc.child.pid! };
+  const pids: Record<string, number> = { redis: s.redis.proc.child.pid!, service: svcs.main.proc.child.pid! };
+  if (svcs.alt) pids.alt = svcs.alt.proc.child.pid!;
   /** The subscribers until all are live, then the publisher to its end, then the subscribers to theirs. */
   const once = async (): Promise<LatencyResult> => {
     const subscribers = spawnLoad(s, { ...spec, role: 'subscribers' }, true);
@@ -226,7 +234,13 @@ async function latencyRun(s: Stack, svc: ServiceProc, threadIds: string[], curso
   return { ...r, foreign, cpuUs: processMicros(a, b, t.procs) / r.sent };
 }
 
-async function measureLatency(s: Stack, svc: ServiceProc, rpc: Rpc): Promise<LatencyRow[]> {
+/** The service the targets are about, and the BENCH_ALT_SERVICE build's when given. */
+interface Services {
+  main: ServiceProc;
+  alt?: ServiceProc;
+}
+
+async function measureLatency(s: Stack, svc: Services, rpc: Rpc): Promise<LatencyRow[]> {
   const threadIds = await createThreads(rpc, THREADS, 'feed latency');
   // The floors publish an Event with a cursor as long as the service's.
   await post(rpc, threadIds[0], 1);
@@ -236,14 +250,14 @@ async function measureLatency(s: Stack, svc: ServiceProc, rpc: Rpc): Promise<Lat
   // A warm-up run per target, thrown away (as run.ts does): the service's code paths compiled, the pools grown.
   for (const t of LATENCY_TARGETS) {
     const x = await latencyRun(s, svc, threadIds, cursorLength, t, Math.min(SECONDS, 3), false);
-    log(`  warm-up ${t.mode}: p50 ${fmtMs(x.p50Ms)} ms, p99 ${fmtMs(x.p99Ms)} ms (not counted)`);
+    log(`  warm-up ${t.alt ? 'alt build' : t.mode}: p50 ${fmtMs(x.p50Ms)} ms, p99 ${fmtMs(x.p99Ms)} ms (not counted)`);
   }
   for (let r = 0; r < RUNS; r++) {
     for (const [i, t] of LATENCY_TARGETS.entries()) {
       const x = await latencyRun(s, svc, threadIds, cursorLength, t, SECONDS, true);
       runs[i].push(x);
       log(
-        `  run ${r + 1}/${RUNS} ${t.mode}: p50 ${fmtMs(x.p50Ms)} ms, p99 ${fmtMs(x.p99Ms)} ms, p99.9 ${fmtMs(x.p999Ms)} ms, max ${fmtMs(x.maxMs)} ms; ` +
+        `  run ${r + 1}/${RUNS} ${t.alt ? 'alt build' : t.mode}: p50 ${fmtMs(x.p50Ms)} ms, p99 ${fmtMs(x.p99Ms)} ms, p99.9 ${fmtMs(x.p999Ms)} ms, max ${fmtMs(x.maxMs)} ms; ` +
           `${x.samples} deliveries, writer ${x.achievedRate.toFixed(0)}/s (late p99 ${fmtMs(x.lateP99Ms)} ms), ${x.cpuUs.toFixed(0)} µs/msg (load: publisher ${x.publisherCpuUs.toFixed(0)} + subscribers ${x.subscribersCpuUs.toFixed(0)}), foreign ${x.foreign.toFixed(2)} CPUs; ` +
           `p99 by second ${x.p99BySecondMs.map(fmtMs).join(' ')}`,
       );
@@ -255,6 +269,7 @@ async function measureLatency(s: Stack, svc: ServiceProc, rpc: Rpc): Promise<Lat
     return {
       label: t.label,
       mode: t.mode,
+      alt: t.alt,
       runs: rs,
       p50: median(rs.map((x) => x.p50Ms)),
       p99: median(p99s),
@@ -476,18 +491,18 @@ function report(f: FeedResults): string {
     for (const r of f.latency) {
       const m = (k: keyof LatencyRun) => median(r.runs.map((x) => x[k] as number));
       out.push(
-        `| ${r.mode === 'service' ? `**${r.label}**` : r.label} | ${fmtMs(r.p50)} | ${fmtMs(r.p99)} [${fmtMs(r.p99Min)}–${fmtMs(r.p99Max)}] | ${fmtMs(r.p999)} | ` +
+        `| ${r.mode === 'service' && !r.alt ? `**${r.label}**` : r.label} | ${fmtMs(r.p50)} | ${fmtMs(r.p99)} [${fmtMs(r.p99Min)}–${fmtMs(r.p99Max)}] | ${fmtMs(r.p999)} | ` +
           `${m('samples').toLocaleString('en')} | ${fmtMs(m('lateP99Ms'))} | ${r.cpuUs.toFixed(0)}${disturbed(r.foreign)} | ${m('publisherCpuUs').toFixed(0)} + ${m('subscribersCpuUs').toFixed(0)} |`,
       );
       foreign.push(r.foreign);
     }
-    const ev = f.latency.map((r) => `${r.mode} ${median(r.runs.map((x) => x.eventBytes))} B`).join(', ');
+    const ev = f.latency.map((r) => `${r.alt ? 'alt build' : r.mode} ${median(r.runs.map((x) => x.eventBytes))} B`).join(', ');
     out.push(
       '',
       `Every event of every measured message reached every subscriber of its thread once, in order (checked in each run). Event sizes as received: ${ev}. ` +
         `Server CPU: service + redis for the service, redis for the floors; load CPU per message sent over each load process's whole life (start, subscribing and warm-up included). The service's clients: ${CLIENT === 'http2' ? 'gRPC on node:http2' : '@grpc/grpc-js'}.`,
     );
-    const svc = f.latency.find((r) => r.mode === 'service');
+    const svc = f.latency.find((r) => r.mode === 'service' && !r.alt);
     for (const fl of f.latency.filter((r) => r.mode !== 'service')) {
       if (!svc) break; // BENCH_FEED_TARGETS without the service: no target to check
       const ratio = svc.p99 / fl.p99;
@@ -552,7 +567,19 @@ async function main(): Promise<void> {
     let latency: LatencyRow[] | undefined;
     if (CASES.has('latency')) {
       log(`latency: ${RATE}/s over ${THREADS} threads, ${THREADS * SUBS_PER_THREAD} subscribers`);
-      latency = await measureLatency(s, svc, rpc);
+      let alt: ServiceProc | undefined;
+      if (ALT_SERVICE) {
+        alt = await startService('service (alt build)', {
+          main: ALT_SERVICE,
+          redisUrl: redis.url,
+          apiKeys: `${NS}:${token}`,
+          dataDir: join(dir, 'service-alt'),
+          nodeArgs: nodeArgs('feed-service-alt'),
+        });
+        await serviceReady(alt);
+      }
+      latency = await measureLatency(s, { main: svc, alt }, rpc);
+      if (alt) await stop(alt.proc);
     }
     let resume: ResumeResult | undefined;
     if (CASES.has('resume')) {

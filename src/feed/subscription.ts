@@ -43,6 +43,7 @@ export class Subscription implements Follower {
   private queue: HubEvent[] = [];
   private head = 0;
   private live = false;
+  private aborted = false;
   private failure?: AppError;
   private notify?: () => void;
   private readonly newChats: string[] = [];
@@ -97,15 +98,20 @@ export class Subscription implements Follower {
 
   async *items(): AsyncGenerator<FeedItem> {
     const { ns, kind } = this.spec;
-    const onAbort = () => this.wakeUp();
+    // Kept as a field: AbortSignal#aborted checks its receiver on every read, and this loop runs per event.
+    this.aborted = this.signal.aborted;
+    const onAbort = () => {
+      this.aborted = true;
+      this.wakeUp();
+    };
     this.signal.addEventListener('abort', onAbort);
     this.hub.join(this);
     try {
       await this.start();
       for (;;) {
         if (this.failure) throw this.failure;
-        if (this.signal.aborted) return;
-        const chat = this.newChats.shift();
+        if (this.aborted) return;
+        const chat = this.newChats.length > 0 ? this.newChats.shift() : undefined;
         if (chat !== undefined) {
           if (this.positions.has(chat)) continue;
           if (this.positions.size >= this.spec.maxUserChats) {
@@ -117,9 +123,8 @@ export class Subscription implements Follower {
           this.behind.add(chat);
           continue;
         }
-        const c = this.behind.values().next();
-        if (!c.done) {
-          yield* this.readBehind(c.value);
+        if (this.behind.size > 0) {
+          yield* this.readBehind(this.behind.values().next().value!);
           continue;
         }
         if (!this.live) {
@@ -219,7 +224,7 @@ export class Subscription implements Follower {
       this.positions.set(c, e.position);
       feedMetrics.delivered.inc();
       yield { type: 'event', containerId: c, entry: e };
-      if (this.failure || this.signal.aborted) return;
+      if (this.failure || this.aborted) return;
     }
     if (r.entries.length === 0 || this.positions.get(c)! >= r.last) this.behind.delete(c);
   }
