@@ -28,9 +28,11 @@
  * against the storage floor; BENCH_INBOX_CHATS (1,000), BENCH_READ_MESSAGES (1,000,000),
  * BENCH_READERS (250,000 fresh user ids per MarkRead target).
  *
- * Last, the live feed (case name "live feed"): feed.ts, a script of its own with its
+ * Then the live feed (case name "live feed"): feed.ts, a script of its own with its
  * own Redis and service, run as a child process once the processes above are stopped;
  * its report is appended. BENCH_ONLY=feed runs only it.
+ * Last, fairness (case name "fairness"): fairness.ts, likewise: one namespace's flood of
+ * 4 MiB pages against another's ReadThread. BENCH_ONLY=fairness runs only it.
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -1449,8 +1451,14 @@ const CASE_NAMES = [
   ...[INBOX_CASE, MARK_CASE, UNREAD_CASE].map((n) => `${n} ${READ_IN_FLIGHT}`),
 ];
 const FEED_WANTED = !ONLY || ONLY.test(FEED_CASE);
-/** BENCH_ONLY naming the live feed and no other case (e.g. BENCH_ONLY=feed): only feed.ts runs, no memory or DeleteThread measurement either. */
-const FEED_ONLY = ONLY !== undefined && FEED_WANTED && !CASE_NAMES.some((n) => ONLY.test(n));
+/** The fairness benchmark (fairness.ts): its own Redis and service, after the live feed. */
+const FAIRNESS_CASE = 'fairness';
+const FAIRNESS_WANTED = !ONLY || ONLY.test(FAIRNESS_CASE);
+/**
+ * BENCH_ONLY naming the live feed or fairness and no load case (e.g. BENCH_ONLY=feed,
+ * BENCH_ONLY='feed|fairness'): only those scripts run, no memory or DeleteThread measurement either.
+ */
+const FEED_ONLY = ONLY !== undefined && (FEED_WANTED || FAIRNESS_WANTED) && !CASE_NAMES.some((n) => ONLY.test(n));
 
 /** Runs dist/bench/feed.js (its progress on stderr) and returns its report. */
 async function runFeed(): Promise<string> {
@@ -1461,15 +1469,30 @@ async function runFeed(): Promise<string> {
   return t.output();
 }
 
+/** Runs dist/bench/fairness.js (its progress on stderr) and returns its report. */
+async function runFairness(): Promise<string> {
+  log(`${FAIRNESS_CASE}: node dist/bench/fairness.js`);
+  const t = spawnTracked(FAIRNESS_CASE, process.execPath, [join(DIST, 'bench', 'fairness.js')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const { code, signal } = await t.exited;
+  if (code !== 0) throw new Error(`the fairness benchmark (dist/bench/fairness.js) exited ${code ?? signal}`);
+  return t.output();
+}
+
 async function main(): Promise<void> {
   installCleanup();
   if (!FEED_ONLY) await loadCases();
-  if (FEED_WANTED) {
-    const text = await runFeed();
+  let written = !FEED_ONLY;
+  for (const [wanted, run] of [
+    [FEED_WANTED, runFeed],
+    [FAIRNESS_WANTED, runFairness],
+  ] as const) {
+    if (!wanted) continue;
+    const text = await run();
     process.stdout.write(text);
     mkdirSync(OUT, { recursive: true });
     // After the other cases' report, or alone.
-    (FEED_ONLY ? writeFileSync : appendFileSync)(join(OUT, 'last-run.md'), text);
+    (written ? appendFileSync : writeFileSync)(join(OUT, 'last-run.md'), text);
+    written = true;
   }
 }
 

@@ -46,8 +46,14 @@ export interface Limits {
 
 export const DEFAULT_PAGE_SIZE = 25;
 
-/** Large reads per namespace per instance: running at once, and waiting (core/read-slots.ts). */
-export const DEFAULT_READ_SLOTS = Object.freeze({ inFlight: 4, queued: 32 });
+/**
+ * Large reads per namespace per instance: running at once, and waiting (core/read-slots.ts). One at
+ * a time: a 4 MiB reply holds the event loop for tens of milliseconds, and each one running at once
+ * adds that to every other tenant's calls, while the namespace's own throughput of large reads is
+ * the same with 1, 2 or 4 (bench/fairness.ts: the other tenant's ReadThread p99 8.5 × its unloaded
+ * p99 with 1, 17 × with 2, 20 × with 4, at 20-23 pages/s each).
+ */
+export const DEFAULT_READ_SLOTS = Object.freeze({ inFlight: 1, queued: 32 });
 
 export const defaultLimits: Readonly<Limits> = Object.freeze({
   MAX_TEXT_BYTES: 16 * 1024,

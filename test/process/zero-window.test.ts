@@ -194,7 +194,8 @@ it('zero-window readers asking for 3.3 MB pages: the service holds about NAMESPA
   for (const c of codes) expect(c).toBe(8); // NGHTTP2_CANCEL
   expect(again.messages).toHaveLength(200);
   // The process holds the budget, the pages being read, and what V8 has not collected yet of the
-  // flood's thousand refused calls and the other tenant's calls (the V8 heap grows by up to ~100 MB
-  // under this churn, then stays). Without the budget the same flood held 80 replies: +338 MB.
-  expect(peakHeld).toBeLessThan(UNSENT_BUDGET + 128 * MiB);
+  // flood's hundreds of refused calls and the other tenant's calls: the V8 heap grows by 70-120 MB
+  // under this churn (the peak measured 89-140 MB with other tests running), then stays. Without the
+  // budget the same flood held 80 replies: +312 MB. The exact bound is on the replies held (above).
+  expect(peakHeld).toBeLessThan(UNSENT_BUDGET + 176 * MiB);
 }, 90_000);

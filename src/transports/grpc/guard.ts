@@ -165,7 +165,7 @@ export function admission(keys: KeyRing, guarded: readonly string[], limits: Pic
         }
         let bytes: Buffer;
         try {
-          // Unary replies arrive encoded (bind.ts); anything else is encoded here, to be counted.
+          // Encoded here to be counted; the method's serializer passes the Buffer through (bind.ts).
           bytes = Buffer.isBuffer(message) ? message : method.responseSerialize(message);
         } catch (e) {
           headers = undefined;
