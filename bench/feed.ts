@@ -506,14 +506,14 @@ function report(f: FeedResults): string {
         `${RUNS} run(s) of ${SECONDS} s per target after ${WARMUP} s of warm-up, targets interleaved; ` +
         'latency = arrival − send of every event at every subscriber, ms: median over the runs, and p99 [min–max].',
       '',
-      '| target | p50 ms | p99 ms | p99.9 ms | deliveries per run | publisher late p99 ms | server CPU µs/msg | load CPU µs/msg: publisher + subscribers |',
+      `| target | p50 ms | p99 ms | p99.9 ms | deliveries per run | publisher late p99 ms | server CPU µs/msg | ${PROCESSES === 1 ? 'load process CPU µs/msg' : 'load CPU µs/msg: publisher + subscribers'} |`,
       '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     );
     for (const r of f.latency) {
       const m = (k: keyof LatencyRun) => median(r.runs.map((x) => x[k] as number));
       out.push(
         `| ${r.mode === 'service' && !r.alt ? `**${r.label}**` : r.label} | ${fmtMs(r.p50)} | ${fmtMs(r.p99)} [${fmtMs(r.p99Min)}–${fmtMs(r.p99Max)}] | ${fmtMs(r.p999)} | ` +
-          `${m('samples').toLocaleString('en')} | ${fmtMs(m('lateP99Ms'))} | ${r.cpuUs.toFixed(0)}${disturbed(r.foreign)} | ${PROCESSES === 1 ? `${m('loadCpuUs').toFixed(0)} (one process)` : `${m('publisherCpuUs').toFixed(0)} + ${m('subscribersCpuUs').toFixed(0)}`} |`,
+          `${m('samples').toLocaleString('en')} | ${fmtMs(m('lateP99Ms'))} | ${r.cpuUs.toFixed(0)}${disturbed(r.foreign)} | ${PROCESSES === 1 ? m('loadCpuUs').toFixed(0) : `${m('publisherCpuUs').toFixed(0)} + ${m('subscribersCpuUs').toFixed(0)}`} |`,
       );
       foreign.push(r.foreign);
     }
