@@ -4,8 +4,8 @@
  *
  *   node dist/bench/feed-load.js <spec.json>        (lib/feed-spec.ts)
  *
- * Latency runs are two processes, a publisher and a subscriber, as the issue's
- * floor is "a bare Node publisher and subscriber":
+ * A latency run is one process in role `both` (the default) or two, as the
+ * runner chooses (BENCH_FEED_PROCESSES):
  * - `subscribers`: every subscriber; prints `READY` once all are live, takes
  *   the time of every event once it is decoded and records arrival − send;
  *   when the runner writes `SENT` on its stdin (the publisher has exited) it
@@ -14,6 +14,8 @@
  *   i / rate, to thread i mod threads), each text stamped with its index and
  *   the time it was sent on the machine's monotonic clock (the subscribers'
  *   clock too); prints `RESULT <json>` once every send is answered.
+ * - `both`: the subscribers until all are live, then the publisher, then the
+ *   subscribers' end, in one process; prints both results.
  *
  * Idle mode: opens the subscriptions, prints `READY <json>` once all are live,
  * and holds them until SIGTERM.
@@ -25,7 +27,7 @@ import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream, ty
 import { Client, credentials, Metadata, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { Redis } from 'ioredis';
 import { Event, ThreadsService, type SubscribeRequest } from '../test/gen/threads/threads';
-import { monotonicMs, parseStamp, stampedText, type IdleReady, type IdleSpec, type LatencySpec, type PublisherResult, type SubscribersResult } from './lib/feed-spec';
+import { monotonicMs, parseStamp, stampedText, type IdleReady, type IdleSpec, type LatencySpec, type BothResult, type PublisherResult, type SubscribersResult } from './lib/feed-spec';
 import { AUTHOR, TEXT } from './lib/shapes';
 import { percentileSorted } from './lib/stats';
 
@@ -172,7 +174,15 @@ function sentSignal(): Promise<void> {
   });
 }
 
-async function subscribers(spec: LatencySpec): Promise<SubscribersResult> {
+/** How the subscribers learn that all are live and that the publisher is done: stdout/stdin (their own process), or in-process. */
+interface Handshake {
+  ready(): void;
+  sent: Promise<void>;
+}
+
+const overPipes = (): Handshake => ({ ready: () => process.stdout.write('READY {}\n'), sent: sentSignal() });
+
+async function subscribers(spec: LatencySpec, hs: Handshake = overPipes()): Promise<SubscribersResult> {
   const { T, total, warmupCount, expected } = counts(spec);
   const lat = new Float64Array(expected);
   /** The second of measured time each sample's message was sent in. */
@@ -281,9 +291,8 @@ async function subscribers(spec: LatencySpec): Promise<SubscribersResult> {
     });
   }
 
-  const sent = sentSignal();
-  process.stdout.write('READY {}\n');
-  await sent;
+  hs.ready();
+  await hs.sent;
   // Every event delivered, or 30 s after the last send (a service far behind still counts its latency).
   const drainUntil = monotonicMs() + 30_000;
   while (received < expected && monotonicMs() < drainUntil) await new Promise((r) => setTimeout(r, 20));
@@ -521,6 +530,20 @@ async function idle(spec: IdleSpec): Promise<void> {
 async function main(): Promise<void> {
   const spec = JSON.parse(readFileSync(process.argv[2], 'utf8')) as LatencySpec | IdleSpec;
   if (spec.mode === 'idle') return idle(spec);
+  if (spec.role === 'both') {
+    // One process: the subscribers, once all are live the publisher, then the subscribers' end.
+    let ready!: () => void;
+    let sent!: () => void;
+    const live = new Promise<void>((r) => (ready = r));
+    const done = new Promise<void>((r) => (sent = r));
+    const subs = subscribers(spec, { ready, sent: done });
+    await live;
+    const pub = await publisher(spec);
+    sent();
+    const r: BothResult = { publisher: pub, subscribers: await subs };
+    process.stdout.write(`RESULT ${JSON.stringify(r)}\n`);
+    process.exit(0);
+  }
   const r = spec.role === 'publisher' ? await publisher(spec) : await subscribers(spec);
   process.stdout.write(`RESULT ${JSON.stringify(r)}\n`);
   process.exit(0);

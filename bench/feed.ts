@@ -5,7 +5,8 @@
  *   node dist/bench/feed.js            # or: BENCH_ONLY=feed make bench
  *
  * Starts its own redis-server and service (lib/stack.ts) and, per latency run,
- * two load processes (feed-load.ts): the subscribers and the publisher. Measures:
+ * a load process (feed-load.ts): the publisher and all the subscribers
+ * (BENCH_FEED_PROCESSES=2: one process each). Measures:
  *
  * 1. publish → deliver latency at 1,000 messages/s, 100 subscribers over 10
  *    threads, beside two floors doing the same fan-out over bare Redis pub/sub
@@ -24,6 +25,7 @@
  * Env: BENCH_QUICK=1, BENCH_FEED_RUNS (3), BENCH_FEED_SECONDS (10),
  * BENCH_FEED_WARMUP_SECONDS (2), BENCH_FEED_IDLE (5000), BENCH_FEED_RESUME_RUNS (7),
  * BENCH_MAX_FOREIGN_CORES (0.15), BENCH_RETRY_BUDGET_SECONDS (120), BENCH_OUT;
+ * BENCH_FEED_PROCESSES (1), BENCH_ALT_SERVICE (another build, one more latency target);
  * for diagnosis: BENCH_FEED_TARGETS (modes to run), BENCH_FEED_CLIENT=grpc-js.
  */
 import { randomBytes } from 'node:crypto';
@@ -34,7 +36,7 @@ import { Metadata, type ServiceError } from '@grpc/grpc-js';
 import type { Redis } from 'ioredis';
 import { ThreadsService, type Event } from '../test/gen/threads/threads';
 import { processMicros, runQuiet, type RetryBudget } from './lib/cpu';
-import type { FeedLoadSpec, IdleReady, IdleSpec, LatencyResult, LatencySpec, PublisherResult, SubscribersResult } from './lib/feed-spec';
+import type { BothResult, FeedLoadSpec, IdleReady, IdleSpec, LatencyResult, LatencySpec, PublisherResult, SubscribersResult } from './lib/feed-spec';
 import { freePort, installCleanup, spawnTracked, stop, stopAll, waitUntil, type Tracked } from './lib/procs';
 import { Rpc } from './lib/rpc';
 import { envNumber } from './lib/settings';
@@ -62,6 +64,11 @@ const RATE = envNumber('BENCH_FEED_RATE', 1000);
 const THREADS = 10;
 const SUBS_PER_THREAD = envNumber('BENCH_FEED_SUBSCRIBERS_PER_THREAD', 10);
 const SUB_CONNECTIONS = 4;
+/**
+ * Load processes per latency run: 1, the publisher and the subscribers in one (default: the
+ * strongest floor, bench/README.md "Live feed"); 2, a publisher process and a subscribers process.
+ */
+const PROCESSES = envNumber('BENCH_FEED_PROCESSES', 1) === 2 ? 2 : 1;
 /** The service's gRPC client in the load processes (lib/feed-spec.ts): node:http2 by default, `grpc-js` for diagnosis. */
 const CLIENT = process.env.BENCH_FEED_CLIENT === 'grpc-js' ? 'grpc-js' : 'http2';
 /** Idle subscribers per HTTP/2 connection: under the service's GRPC_MAX_CONCURRENT_STREAMS (100). */
@@ -196,8 +203,26 @@ async function latencyRun(s: Stack, svcs: Services, threadIds: string[], cursorL
   };
   const pids: Record<string, number> = { redis: s.redis.proc.child.pid!, service: svcs.main.proc.child.pid! };
   if (svcs.alt) pids.alt = svcs.alt.proc.child.pid!;
+  const check = (r: LatencyResult, firstError: string, output: string) => {
+    if (r.sendErrors || r.received !== r.expected || r.duplicates || r.outOfOrder) {
+      throw new Error(
+        `${t.label}: ${r.sendErrors} failed sends (${firstError}), ${r.received} of ${r.expected} events delivered, ${r.duplicates} duplicates, ${r.outOfOrder} out of order\n${output.slice(-2000)}`,
+      );
+    }
+    return r;
+  };
+  /** One process: the publisher and the subscribers (BENCH_FEED_PROCESSES=1). */
+  const inOne = async (): Promise<LatencyResult> => {
+    const load = spawnLoad(s, { ...spec, role: 'both' });
+    const { code } = await load.exited;
+    const out = line(load, 'RESULT');
+    if (code !== 0 || !out) throw new Error(`${t.label}: the load process exited ${code}:\n${load.output().slice(-3000)}`);
+    const { publisher: p, subscribers: q } = JSON.parse(out) as BothResult;
+    return check({ ...q, ...p, mode: t.mode, loadCpuUs: q.cpuUs / p.sent, publisherCpuUs: NaN, subscribersCpuUs: NaN }, p.firstError, load.output());
+  };
   /** The subscribers until all are live, then the publisher to its end, then the subscribers to theirs. */
   const once = async (): Promise<LatencyResult> => {
+    if (PROCESSES === 1) return inOne();
     const subscribers = spawnLoad(s, { ...spec, role: 'subscribers' }, true);
     await waitUntil(`${t.label}: the subscribers to be live`, subscribers, async () => line(subscribers, 'READY') !== undefined, 60_000);
     const publisher = spawnLoad(s, { ...spec, role: 'publisher' });
@@ -218,12 +243,7 @@ async function latencyRun(s: Stack, svcs: Services, threadIds: string[], cursorL
       publisherCpuUs: p.cpuUs / p.sent,
       subscribersCpuUs: q.cpuUs / p.sent,
     };
-    if (r.sendErrors || r.received !== r.expected || r.duplicates || r.outOfOrder) {
-      throw new Error(
-        `${t.label}: ${r.sendErrors} failed sends (${p.firstError}), ${r.received} of ${r.expected} events delivered, ${r.duplicates} duplicates, ${r.outOfOrder} out of order\n${subscribers.output().slice(-2000)}`,
-      );
-    }
-    return r;
+    return check(r, p.firstError, subscribers.output());
   };
   const { result: r, a, b, foreign } = await runQuiet(pids, once, {
     maxForeign: retry ? MAX_FOREIGN : Infinity,
@@ -258,7 +278,7 @@ async function measureLatency(s: Stack, svc: Services, rpc: Rpc): Promise<Latenc
       runs[i].push(x);
       log(
         `  run ${r + 1}/${RUNS} ${t.alt ? 'alt build' : t.mode}: p50 ${fmtMs(x.p50Ms)} ms, p99 ${fmtMs(x.p99Ms)} ms, p99.9 ${fmtMs(x.p999Ms)} ms, max ${fmtMs(x.maxMs)} ms; ` +
-          `${x.samples} deliveries, writer ${x.achievedRate.toFixed(0)}/s (late p99 ${fmtMs(x.lateP99Ms)} ms), ${x.cpuUs.toFixed(0)} µs/msg (load: publisher ${x.publisherCpuUs.toFixed(0)} + subscribers ${x.subscribersCpuUs.toFixed(0)}), foreign ${x.foreign.toFixed(2)} CPUs; ` +
+          `${x.samples} deliveries, writer ${x.achievedRate.toFixed(0)}/s (late p99 ${fmtMs(x.lateP99Ms)} ms), ${x.cpuUs.toFixed(0)} µs/msg (load: ${PROCESSES === 1 ? `${x.loadCpuUs.toFixed(0)}, one process` : `publisher ${x.publisherCpuUs.toFixed(0)} + subscribers ${x.subscribersCpuUs.toFixed(0)}`}), foreign ${x.foreign.toFixed(2)} CPUs; ` +
           `p99 by second ${x.p99BySecondMs.map(fmtMs).join(' ')}`,
       );
     }
@@ -482,17 +502,18 @@ function report(f: FeedResults): string {
     out.push(
       '',
       `Publish → deliver: ${RATE.toLocaleString('en')} messages/s (open loop, one every ms, spread over ${THREADS} threads), ${THREADS * SUBS_PER_THREAD} subscribers ` +
-        `(${SUBS_PER_THREAD} per thread), ${RUNS} run(s) of ${SECONDS} s per target after ${WARMUP} s of warm-up, targets interleaved; ` +
+        `(${SUBS_PER_THREAD} per thread), ${PROCESSES === 1 ? 'publisher and subscribers in one load process' : 'a publisher process and a subscribers process'}, ` +
+        `${RUNS} run(s) of ${SECONDS} s per target after ${WARMUP} s of warm-up, targets interleaved; ` +
         'latency = arrival − send of every event at every subscriber, ms: median over the runs, and p99 [min–max].',
       '',
-      '| target | p50 ms | p99 ms | p99.9 ms | deliveries per run | publisher late p99 ms | server CPU µs/msg | load CPU µs/msg: publisher + subscribers |',
+      `| target | p50 ms | p99 ms | p99.9 ms | deliveries per run | publisher late p99 ms | server CPU µs/msg | ${PROCESSES === 1 ? 'load process CPU µs/msg' : 'load CPU µs/msg: publisher + subscribers'} |`,
       '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     );
     for (const r of f.latency) {
       const m = (k: keyof LatencyRun) => median(r.runs.map((x) => x[k] as number));
       out.push(
         `| ${r.mode === 'service' && !r.alt ? `**${r.label}**` : r.label} | ${fmtMs(r.p50)} | ${fmtMs(r.p99)} [${fmtMs(r.p99Min)}–${fmtMs(r.p99Max)}] | ${fmtMs(r.p999)} | ` +
-          `${m('samples').toLocaleString('en')} | ${fmtMs(m('lateP99Ms'))} | ${r.cpuUs.toFixed(0)}${disturbed(r.foreign)} | ${m('publisherCpuUs').toFixed(0)} + ${m('subscribersCpuUs').toFixed(0)} |`,
+          `${m('samples').toLocaleString('en')} | ${fmtMs(m('lateP99Ms'))} | ${r.cpuUs.toFixed(0)}${disturbed(r.foreign)} | ${PROCESSES === 1 ? m('loadCpuUs').toFixed(0) : `${m('publisherCpuUs').toFixed(0)} + ${m('subscribersCpuUs').toFixed(0)}`} |`,
       );
       foreign.push(r.foreign);
     }

@@ -6,12 +6,8 @@
  */
 
 /**
- * Publish → deliver latency: two processes per run, as the issue's floor is "a bare Node publisher
- * and subscriber", and as writers and readers are different clients in use (the publisher's own work
- * and garbage, e.g. node:http2's client keeps every request's objects until a full GC, then never
- * stall the subscribers' event loop):
- * - role `subscribers`: every subscriber, in one process;
- * - role `publisher`: the writer, open loop.
+ * Publish → deliver latency: the publisher and every subscriber in one process (role `both`, the
+ * default), or in two (BENCH_FEED_PROCESSES=2: role `subscribers`, then role `publisher`, open loop).
  * The modes:
  * - `service`: each subscriber a gRPC Subscribe on the service (spread over `connections` HTTP/2
  *   connections), the publisher gRPC CreateMessage on a connection of its own;
@@ -23,7 +19,8 @@
  */
 export interface LatencySpec {
   mode: 'service' | 'floor-connections' | 'floor-callbacks';
-  role: 'publisher' | 'subscribers';
+  /** `both`: publisher and subscribers in one process (BENCH_FEED_PROCESSES=1). */
+  role: 'publisher' | 'subscribers' | 'both';
   /** The service's gRPC port, or Redis's port for the floors. */
   port: number;
   token: string;
@@ -94,6 +91,12 @@ export interface PublisherResult {
   achievedRate: number;
   /** The process's CPU over its whole life, µs. */
   cpuUs: number;
+}
+
+/** What a `both` process answers (its CPU is in each: the whole process's). */
+export interface BothResult {
+  publisher: PublisherResult;
+  subscribers: SubscribersResult;
 }
 
 /** One latency run: both answers, as the runner joins them. */
