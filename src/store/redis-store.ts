@@ -96,6 +96,12 @@ const GROUP_CACHE_ENTRIES = 10_000;
 
 /** Bytes of message records one feed read carries (the read stops after the event that passes it). */
 const FEED_READ_BYTES = 1 << 20;
+/**
+ * Readers whose read index a delete cleans before it returns (about: past this a scan step
+ * picks them). More would make a delete's cost grow with its readers; the other entries are
+ * stale ones that GetUnread skips and removes when it meets them (README, "Inboxes").
+ */
+const READERS_CLEANED_AT_DELETE = 1000;
 
 export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
   /** Group activity orders, one ZADD GT per order per event-loop turn (activity-batch.ts). */
@@ -339,7 +345,7 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
       const users = await this.redis.hget(k.meta, META.users);
       if (users) await this.redis.deleteIfEqual(chatSetKey(ns, JSON.parse(users) as string[]), id);
     }
-    const reply = await this.redis.deleteContainer(k.meta, k.order, k.deleted, k.bodies, k.feed, k.reads, k.participants, k.joinOrder, mode);
+    const reply = await this.redis.deleteContainer(k.meta, k.order, k.deleted, k.bodies, k.feed, k.reads, k.participants, k.joinOrder, mode, READERS_CLEANED_AT_DELETE);
     const [group, users, createdBy, parentMessageId, participants, readers] = outcome(kind, reply);
     // Threads and conversations: the group's index entries after the record (a stale entry is
     // dropped by the next list that meets it). Chats: each user's index entry (a stale one is
@@ -348,7 +354,8 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
       const g = groupKeys(ns, kind, group);
       if (kind === 'thread') await this.indexFilters(g, { id, createdBy: createdBy ?? '', parentMessageId: parentMessageId ?? '' }, participants ?? [], 'remove', 'all');
       else await Promise.all([this.redis.zrem(g.index, id), this.redis.zrem(g.activity, id)]);
-      // Each reader's index of containers they read in (their own slots; GetUnread skips a stale entry).
+      // Each reader's index of containers they read in (their own slots), for up to
+      // READERS_CLEANED_AT_DELETE readers: GetUnread drops any other stale entry it meets.
       await Promise.all((readers ?? []).map((u) => this.redis.zrem(userReadIndexKey(ns, u, kind, group), id)));
     }
     if (kind === 'chat' && users) await Promise.all((JSON.parse(users) as string[]).map((u) => this.redis.zrem(userChatsKey(ns, u), id)));

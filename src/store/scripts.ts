@@ -75,6 +75,7 @@ export interface ScriptCommands {
     participants: string,
     joinOrder: string,
     mode: 'delete' | 'purge',
+    maxReaders: number,
   ): Promise<[Outcome, string?, string?, string?, string?, string[]?, string[]?]>;
   summary(
     meta: string,

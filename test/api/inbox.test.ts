@@ -6,7 +6,9 @@
  * CHATS_ENFORCE_MEMBERSHIP.
  */
 import { status } from '@grpc/grpc-js';
+import { Redis } from 'ioredis';
 import { defaultLimits } from '../../src/core/limits';
+import { userReadIndexKey } from '../../src/store/keys';
 import { NO_RATE_LIMITS } from '../../src/core/throttle';
 import { failure } from '../helpers/grpc';
 import { startRedis, type TestRedis } from '../helpers/redis';
@@ -201,4 +203,33 @@ it('GetUnread: totals and per-container counts over a user’s chats, and over t
   expect(g.total).toBe('2');
   expect(await failure(svc.threads.getUnread({ userId: user }))).toMatchObject({ reason: 'MISSING_GROUP_ID' });
   expect(await failure(svc.chats.getUnread({}))).toMatchObject({ reason: 'MISSING_USER_ID' });
+});
+
+it('DeleteThread read by more users than it cleans up at once: it returns, no reader sees the thread again, and GetUnread drops the entries left', async () => {
+  const group = `gdel-${Date.now()}`;
+  const thread = (await svc.threads.createThread({ groupId: group, topic: 'widely read' })).thread!.id;
+  const first = (await svc.threads.createMessage({ threadId: thread, authorId: 'op', text: 'one' })).message!.id;
+  await svc.threads.createMessage({ threadId: thread, authorId: 'op', text: 'two' });
+  const readers = Array.from({ length: 1500 }, (_, i) => `wide-${i}`);
+  for (let i = 0; i < readers.length; i += 100) {
+    await Promise.all(readers.slice(i, i + 100).map((userId) => svc.threads.markRead({ threadId: thread, userId, messageId: first })));
+  }
+  const client = new Redis(redis.url);
+  try {
+    const holding = async () => {
+      const scores = await Promise.all(readers.map((u) => client.zscore(userReadIndexKey('default', u, 'thread', group), thread)));
+      return readers.filter((_, i) => scores[i] !== null);
+    };
+    expect((await holding()).length).toBe(readers.length);
+    expect((await svc.threads.getUnread({ userId: readers[0], groupId: group })).total).toBe('1');
+    await svc.threads.deleteThread({ id: thread });
+    // Up to about 1,000 readers are cleaned by the delete; the others' entries name an absent thread.
+    const left = await holding();
+    expect(left.length).toBeGreaterThan(0);
+    expect(left.length).toBeLessThan(readers.length);
+    for (const u of left) expect((await svc.threads.getUnread({ userId: u, groupId: group })).counts).toEqual([]);
+    expect(await holding()).toEqual([]);
+  } finally {
+    client.disconnect();
+  }
 });
