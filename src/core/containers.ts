@@ -177,7 +177,8 @@ export class Containers {
   /** A page of one container's messages; over MAX_REPLY_BYTES (counted by the store as it reads) it names `limit`. */
   async messages(ns: string, kind: Kind, containerId: string, q: Omit<MessageQuery, 'budget'>): Promise<MessagePage> {
     try {
-      return await this.slotted(ns, this.mostBytes(q.limit, 'messages'), () => this.store.listMessages(ns, kind, containerId, { ...q, budget: this.limits.MAX_REPLY_BYTES }));
+      const most = this.mostBytes(q.limit, 'messages');
+      return await this.slotted(ns, most, () => this.store.listMessages(ns, kind, containerId, { ...q, budget: this.limits.MAX_REPLY_BYTES, large: most > LARGE_READ_BYTES }));
     } catch (e) {
       if (e instanceof ReplyTooLarge) throw this.tooLarge('limit');
       throw e;
@@ -191,7 +192,8 @@ export class Containers {
    * MAX_REPLY_BYTES (named by `perField`) is refused before it is all in memory.
    */
   recent(ns: string, kind: Kind, ids: readonly string[], perContainer: number, perField: string, include: Inclusion = 'visible'): Promise<Message[]> {
-    return this.slotted(ns, this.mostBytes(ids.length * perContainer, 'messages'), () => this.recentUnslotted(ns, kind, ids, perContainer, perField, include));
+    const most = this.mostBytes(ids.length * perContainer, 'messages');
+    return this.slotted(ns, most, () => this.recentUnslotted(ns, kind, ids, perContainer, perField, include, most > LARGE_READ_BYTES));
   }
 
   /**
@@ -201,12 +203,12 @@ export class Containers {
    * is left. So no reply is built past MAX_REPLY_BYTES (counted by the store
    * as it reads), and a refused one is refused without reading much more.
    */
-  private async recentUnslotted(ns: string, kind: Kind, ids: readonly string[], perContainer: number, perField: string, include: Inclusion): Promise<Message[]> {
+  private async recentUnslotted(ns: string, kind: Kind, ids: readonly string[], perContainer: number, perField: string, include: Inclusion, large: boolean): Promise<Message[]> {
     const unique = [...new Set(ids.filter((id) => id !== ''))];
     const out: Message[][] = [];
     let bytes = 0;
     const read = (id: string, budget: number) =>
-      this.store.listMessages(ns, kind, id, { limit: perContainer, offset: 0, order: 'desc', budget, include }).catch((e: unknown) => {
+      this.store.listMessages(ns, kind, id, { limit: perContainer, offset: 0, order: 'desc', budget, include, large }).catch((e: unknown) => {
         // Absent containers are skipped.
         if (e instanceof AppError && e.id === 'NOT_FOUND') return null;
         if (e instanceof ReplyTooLarge) return 'over' as const;
@@ -233,16 +235,10 @@ export class Containers {
   /** RecentMessages over a group: its newest MAX_RECENT_CONTAINERS containers. */
   async recentInGroup(ns: string, kind: Kind, groupId: string, perContainer: number, perField: string, include: Inclusion = 'visible'): Promise<Message[]> {
     const page = { limit: this.limits.MAX_RECENT_CONTAINERS, offset: 0, order: 'desc' as const };
-    return this.slotted(ns, this.mostBytes(this.limits.MAX_RECENT_CONTAINERS * perContainer, 'messages'), async () => {
+    const most = this.mostBytes(this.limits.MAX_RECENT_CONTAINERS * perContainer, 'messages');
+    return this.slotted(ns, most, async () => {
       const containers = await this.store.listGroup(ns, kind, groupId, page);
-      return this.recentUnslotted(
-        ns,
-        kind,
-        containers.items.map((c) => c.id),
-        perContainer,
-        perField,
-        include,
-      );
+      return this.recentUnslotted(ns, kind, containers.items.map((c) => c.id), perContainer, perField, include, most > LARGE_READ_BYTES);
     });
   }
 

@@ -158,6 +158,8 @@ export interface MessageQuery {
   budget: number;
   /** Default: visible. */
   include?: Inclusion;
+  /** A read that may answer more than LARGE_READ_BYTES: the store runs it apart from the cheap ones. */
+  large?: boolean;
 }
 
 export interface ContainerPage {

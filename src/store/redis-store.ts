@@ -103,6 +103,9 @@ const FEED_READ_BYTES = 1 << 20;
  */
 const READERS_CLEANED_AT_DELETE = 1000;
 
+/** Messages of a large page decoded between two turns of the event loop (up to ~1 MiB of records). */
+const DECODE_SLICE = 32;
+
 export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
   /** Group activity orders, one ZADD GT per order per event-loop turn (activity-batch.ts). */
   private readonly activity = new ActivityBatch((key, args) => this.redis.zadd(key, 'GT', ...args));
@@ -116,6 +119,12 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
 
   private constructor(
     readonly redis: ScriptedRedis,
+    /**
+     * A second connection for large reads (MessageQuery.large): a 4 MiB page travels on it,
+     * so the cheap calls on `redis` never wait behind one in the socket or ioredis's parser
+     * (README, "Fairness").
+     */
+    private readonly bulk: ScriptedRedis,
     private readonly opTimeoutMs: number,
     readonly feedRetention: number,
     private readonly metadataLimits: { keys: number; bytes: number },
@@ -141,19 +150,23 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
       disconnectTimeout: 200,
       retryStrategy: (times) => Math.min(50 * times, 1000),
     };
-    // Auto-pipelining, on pipelines a scavenge can collect (light-pipelines.ts).
-    const client = lightPipelines(
-      opts.clusterNodes?.length
-        ? new Cluster(opts.clusterNodes, { redisOptions: common, enableOfflineQueue: false, enableAutoPipelining: true, lazyConnect: true })
-        : opts.socket
-          ? new Redis({ ...common, path: opts.socket, enableAutoPipelining: true })
-          : new Redis(opts.url ?? 'redis://127.0.0.1:6379', { ...common, enableAutoPipelining: true }),
-    );
-    // ioredis reports connection errors as events as well as rejections; the
-    // rejections are what callers see, so the events need no listener output.
-    client.on('error', () => undefined);
-    await client.connect();
-    return new RedisStore(defineScripts(client), opts.commandTimeoutMs, opts.feedRetention ?? defaultLimits.FEED_RETENTION_EVENTS, {
+    const open = async () => {
+      // Auto-pipelining, on pipelines a scavenge can collect (light-pipelines.ts).
+      const client = lightPipelines(
+        opts.clusterNodes?.length
+          ? new Cluster(opts.clusterNodes, { redisOptions: common, enableOfflineQueue: false, enableAutoPipelining: true, lazyConnect: true })
+          : opts.socket
+            ? new Redis({ ...common, path: opts.socket, enableAutoPipelining: true })
+            : new Redis(opts.url ?? 'redis://127.0.0.1:6379', { ...common, enableAutoPipelining: true }),
+      );
+      // ioredis reports connection errors as events as well as rejections; the
+      // rejections are what callers see, so the events need no listener output.
+      client.on('error', () => undefined);
+      await client.connect();
+      return defineScripts(client);
+    };
+    const [client, bulk] = await Promise.all([open(), open()]);
+    return new RedisStore(client, bulk, opts.commandTimeoutMs, opts.feedRetention ?? defaultLimits.FEED_RETENTION_EVENTS, {
       keys: opts.limits?.MAX_METADATA_KEYS ?? defaultLimits.MAX_METADATA_KEYS,
       bytes: opts.limits?.MAX_METADATA_BYTES ?? defaultLimits.MAX_METADATA_BYTES,
     }, opts);
@@ -161,15 +174,17 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
 
   /** QUIT when connected (replies already sent are flushed); otherwise stop reconnecting at once. */
   async close(): Promise<void> {
-    if (this.redis.status === 'ready') {
-      try {
-        await this.redis.quit();
-        return;
-      } catch {
-        // fall through to a hard disconnect
+    await Promise.all([this.redis, this.bulk].map(async (c) => {
+      if (c.status === 'ready') {
+        try {
+          await c.quit();
+          return;
+        } catch {
+          // fall through to a hard disconnect
+        }
       }
-    }
-    this.redis.disconnect(false);
+      c.disconnect(false);
+    }));
   }
 
   createContainer(ns: string, kind: Kind, c: NewContainer): Promise<Container> {
@@ -546,7 +561,7 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
     return this.guard('listMessages', async () => {
       const k = containerKeys(ns, kind, containerId);
       const c = q.cursor;
-      const reply = await this.redis.listMessages(
+      const args = [
         k.meta,
         k.order,
         k.deleted,
@@ -559,12 +574,26 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
         c?.dir ?? '',
         c?.at ?? 0,
         q.include ?? 'visible',
-      );
-      const [flat, hasMore, followsLast, feedPosition, bytes] = outcome(kind, reply);
+      ] as const;
       const items: Message[] = [];
       const positions: number[] = [];
+      if (!q.large) {
+        const [flat, hasMore, followsLast, feedPosition, bytes] = outcome(kind, await this.redis.listMessages(...args));
+        for (let i = 0; i < flat.length; i += 3) {
+          const m = decodeMessage(containerId, flat[i], flat[i + 1], flat[i + 2]);
+          items.push(m);
+          positions.push(m.seq);
+        }
+        return { items, positions, hasMore: hasMore === 1, followsLast: followsLast === 1, feedPosition, bytes };
+      }
+      // A large page (README, "Fairness"): on its own connection, as Buffers (off the JS heap,
+      // so a scavenge does not copy megabytes of records), decoded a slice at a time with the
+      // event loop let go between slices, so other callers' replies are not held behind it.
+      const [code, ...rest] = await this.bulk.listMessagesBuffer(...args);
+      const [flat, hasMore, followsLast, feedPosition, bytes] = outcome(kind, [code.toString() as Outcome, ...rest]);
       for (let i = 0; i < flat.length; i += 3) {
-        const m = decodeMessage(containerId, flat[i], flat[i + 1], flat[i + 2]);
+        if (i > 0 && i % (3 * DECODE_SLICE) === 0) await new Promise(setImmediate);
+        const m = decodeMessage(containerId, flat[i].toString(), flat[i + 1].toString(), flat[i + 2].toString());
         items.push(m);
         positions.push(m.seq);
       }
