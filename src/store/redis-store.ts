@@ -589,7 +589,9 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
       // A large page (README, "Fairness"): on its own connection, as Buffers (off the JS heap,
       // so a scavenge does not copy megabytes of records), decoded a slice at a time with the
       // event loop let go between slices, so other callers' replies are not held behind it.
-      const [code, ...rest] = await this.bulk.listMessagesBuffer(...args);
+      // While the large-read connection is still reconnecting (after Redis came back), the main one serves.
+      const conn = this.bulk.status === 'ready' ? this.bulk : this.redis;
+      const [code, ...rest] = await conn.listMessagesBuffer(...args);
       const [flat, hasMore, followsLast, feedPosition, bytes] = outcome(kind, [code.toString() as Outcome, ...rest]);
       for (let i = 0; i < flat.length; i += 3) {
         if (i > 0 && i % (3 * DECODE_SLICE) === 0) await new Promise(setImmediate);
