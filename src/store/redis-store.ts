@@ -103,8 +103,8 @@ const FEED_READ_BYTES = 1 << 20;
  */
 const READERS_CLEANED_AT_DELETE = 1000;
 
-/** Messages of a large page decoded between two turns of the event loop (up to ~1 MiB of records). */
-const DECODE_SLICE = 32;
+/** Messages of a large page decoded between two turns of the event loop (up to ~130 KiB of records; README, "Fairness"). */
+const DECODE_SLICE = 8;
 
 export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
   /** Group activity orders, one ZADD GT per order per event-loop turn (activity-batch.ts). */
