@@ -38,6 +38,20 @@ export interface ServiceProcess {
  * a `sleep` in that group first (the service's child, `sentinelPid`): it is
  * still alive only if nothing signalled the whole group.
  */
+/** Every process started here that has not exited: a test that fails before its stop() leaves none behind. */
+const running = new Set<{ child: ChildProcess; exited: Promise<unknown> }>();
+afterAll(async () => {
+  await Promise.all(
+    [...running].map(async (p) => {
+      // SIGTERM first, so the service stops its own embedded redis-server; SIGKILL if it hangs.
+      p.child.kill('SIGTERM');
+      const timer = setTimeout(() => p.child.kill('SIGKILL'), 5000);
+      await p.exited;
+      clearTimeout(timer);
+    }),
+  );
+});
+
 export function startProcess(
   script: string,
   env: Record<string, string>,
@@ -59,6 +73,9 @@ export function startProcess(
   let raw = '';
   let buf = '';
   const exited = new Promise<number | string>((res) => child.once('exit', (code, sig) => res(code ?? sig ?? -1)));
+  const entry = { child, exited };
+  running.add(entry);
+  void exited.then(() => running.delete(entry));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
