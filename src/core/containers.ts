@@ -54,6 +54,26 @@ export class Containers {
     return this.reads && mostBytes > LARGE_READ_BYTES ? this.reads.run(ns, fn) : fn();
   }
 
+  /**
+   * A message read that may answer more than LARGE_READ_BYTES is first tried within that
+   * budget and without a slot: the store's scripts stop at the budget and answer TOO_LARGE
+   * before sending anything, so one that turns out small (most do: the worst case counts every
+   * text at 16 KiB) costs what it would without slots, and many run at once. Only one that is
+   * larger takes a slot of its namespace and reads again with the whole budget, on the store's
+   * large-read connection (README, "Fairness").
+   */
+  private async sized<T>(ns: string, mostBytes: number, read: (budget: number, large: boolean) => Promise<T>): Promise<T> {
+    const full = this.limits.MAX_REPLY_BYTES;
+    const large = mostBytes > LARGE_READ_BYTES;
+    if (!this.reads || !large || full <= LARGE_READ_BYTES) return read(full, large);
+    try {
+      return await read(LARGE_READ_BYTES, false);
+    } catch (e) {
+      if (!(e instanceof ReplyTooLarge)) throw e;
+    }
+    return this.reads.run(ns, () => read(full, true));
+  }
+
   /** The most bytes `n` messages (or containers) may take in a reply under the limits. */
   private mostBytes(n: number, what: 'messages' | 'containers'): number {
     const L = this.limits;
@@ -177,8 +197,7 @@ export class Containers {
   /** A page of one container's messages; over MAX_REPLY_BYTES (counted by the store as it reads) it names `limit`. */
   async messages(ns: string, kind: Kind, containerId: string, q: Omit<MessageQuery, 'budget'>): Promise<MessagePage> {
     try {
-      const most = this.mostBytes(q.limit, 'messages');
-      return await this.slotted(ns, most, () => this.store.listMessages(ns, kind, containerId, { ...q, budget: this.limits.MAX_REPLY_BYTES, large: most > LARGE_READ_BYTES }));
+      return await this.sized(ns, this.mostBytes(q.limit, 'messages'), (budget, large) => this.store.listMessages(ns, kind, containerId, { ...q, budget, large }));
     } catch (e) {
       if (e instanceof ReplyTooLarge) throw this.tooLarge('limit');
       throw e;
@@ -191,19 +210,25 @@ export class Containers {
    * skipped. Containers are read RECENT_BATCH at a time so that a reply over
    * MAX_REPLY_BYTES (named by `perField`) is refused before it is all in memory.
    */
-  recent(ns: string, kind: Kind, ids: readonly string[], perContainer: number, perField: string, include: Inclusion = 'visible'): Promise<Message[]> {
-    const most = this.mostBytes(ids.length * perContainer, 'messages');
-    return this.slotted(ns, most, () => this.recentUnslotted(ns, kind, ids, perContainer, perField, include, most > LARGE_READ_BYTES));
+  async recent(ns: string, kind: Kind, ids: readonly string[], perContainer: number, perField: string, include: Inclusion = 'visible'): Promise<Message[]> {
+    try {
+      return await this.sized(ns, this.mostBytes(ids.length * perContainer, 'messages'), (budget, large) =>
+        this.recentWithin(ns, kind, ids, perContainer, include, budget, large),
+      );
+    } catch (e) {
+      if (e instanceof ReplyTooLarge) throw this.tooLarge(perField);
+      throw e;
+    }
   }
 
   /**
    * Containers are read RECENT_BATCH at a time, each with an equal share of
    * what is left of the budget, so a batch never reads more than the budget
    * as a whole; a container over its share is read again alone with all that
-   * is left. So no reply is built past MAX_REPLY_BYTES (counted by the store
-   * as it reads), and a refused one is refused without reading much more.
+   * is left. So no reply is built past the budget (counted by the store as it
+   * reads: ReplyTooLarge), and a refused one is refused without reading much more.
    */
-  private async recentUnslotted(ns: string, kind: Kind, ids: readonly string[], perContainer: number, perField: string, include: Inclusion, large: boolean): Promise<Message[]> {
+  private async recentWithin(ns: string, kind: Kind, ids: readonly string[], perContainer: number, include: Inclusion, budget: number, large: boolean): Promise<Message[]> {
     const unique = [...new Set(ids.filter((id) => id !== ''))];
     const out: Message[][] = [];
     let bytes = 0;
@@ -216,14 +241,14 @@ export class Containers {
       });
     for (let i = 0; i < unique.length; i += RECENT_BATCH) {
       const batch = unique.slice(i, i + RECENT_BATCH);
-      const share = Math.floor((this.limits.MAX_REPLY_BYTES - bytes) / batch.length);
+      const share = Math.floor((budget - bytes) / batch.length);
       const pages = await Promise.all(batch.map((id) => read(id, share)));
       for (const p of pages) if (p && p !== 'over') bytes += p.bytes;
       for (let j = 0; j < batch.length; j++) {
         let p = pages[j];
         if (p === 'over') {
-          p = await read(batch[j], this.limits.MAX_REPLY_BYTES - bytes);
-          if (p === 'over') throw this.tooLarge(perField);
+          p = await read(batch[j], budget - bytes);
+          if (p === 'over') throw new ReplyTooLarge();
           if (p) bytes += p.bytes;
         }
         if (p) out[i + j] = p.items;
@@ -235,11 +260,15 @@ export class Containers {
   /** RecentMessages over a group: its newest MAX_RECENT_CONTAINERS containers. */
   async recentInGroup(ns: string, kind: Kind, groupId: string, perContainer: number, perField: string, include: Inclusion = 'visible'): Promise<Message[]> {
     const page = { limit: this.limits.MAX_RECENT_CONTAINERS, offset: 0, order: 'desc' as const };
-    const most = this.mostBytes(this.limits.MAX_RECENT_CONTAINERS * perContainer, 'messages');
-    return this.slotted(ns, most, async () => {
-      const containers = await this.store.listGroup(ns, kind, groupId, page);
-      return this.recentUnslotted(ns, kind, containers.items.map((c) => c.id), perContainer, perField, include, most > LARGE_READ_BYTES);
-    });
+    try {
+      return await this.sized(ns, this.mostBytes(this.limits.MAX_RECENT_CONTAINERS * perContainer, 'messages'), async (budget, large) => {
+        const containers = await this.store.listGroup(ns, kind, groupId, page);
+        return this.recentWithin(ns, kind, containers.items.map((c) => c.id), perContainer, include, budget, large);
+      });
+    } catch (e) {
+      if (e instanceof ReplyTooLarge) throw this.tooLarge(perField);
+      throw e;
+    }
   }
 
   private tooLarge(field: string): AppError {

@@ -80,3 +80,41 @@ it('a RecentMessages over the budget is refused having read little more than the
   const ok = await svc.threads.recentMessages({ threadIds: ids.slice(0, 3), limitPerThread: '3' });
   expect(ok.messages.map((m) => m.threadId)).toEqual(ids.slice(0, 3).flatMap((id) => [id, id, id]));
 });
+
+it('reads whose limits allow more than 1 MiB but whose messages are small run at once; a page really over 1 MiB takes its namespace\'s slot', async () => {
+  // One large read at a time per namespace, none queued: a second one at once is RATE_LIMITED.
+  const strict = await startService(redis.url, defaultLimits, undefined, undefined, { reads: { inFlight: 1, queued: 0 } });
+  try {
+    const small: string[] = [];
+    for (let t = 0; t < 10; t++) {
+      const { thread } = await strict.threads.createThread({ groupId: 'slots', topic: `t${t}` });
+      small.push(thread!.id);
+      await Promise.all(Array.from({ length: 10 }, (_, i) => strict.threads.createMessage({ threadId: thread!.id, authorId: 'a', text: `short ${i}` })));
+    }
+    // 10 threads × 10 messages may be 1.7 MB under the limits (16 KiB texts): these are ~1 kB.
+    const recents = await Promise.all(Array.from({ length: 20 }, () => strict.threads.recentMessages({ threadIds: small, limitPerThread: '10' })));
+    for (const r of recents) expect(r.messages).toHaveLength(100);
+    const lists = await Promise.all(Array.from({ length: 20 }, () => strict.threads.listMessages({ threadId: small[0], limit: '100' })));
+    for (const r of lists) expect(r.messages).toHaveLength(10);
+
+    const { thread: big } = await strict.threads.createThread({ groupId: 'slots', topic: 'big' });
+    const long = 'y'.repeat(16 * 1024);
+    for (let i = 0; i < 80; i += 20) {
+      await Promise.all(Array.from({ length: 20 }, () => strict.threads.createMessage({ threadId: big!.id, authorId: 'a', text: long })));
+    }
+    // 80 × 16 KiB = 1.3 MB: each such page needs the slot, so of 8 at once some are refused.
+    const outcomes = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        strict.threads.listMessages({ threadId: big!.id, limit: '100' }).then(
+          (r) => (r.messages.length === 80 ? 'ok' : `short ${r.messages.length}`),
+          (e: unknown) => failure(Promise.reject(e)).then((f) => f.reason),
+        ),
+      ),
+    );
+    expect(outcomes).toContain('ok');
+    expect(outcomes).toContain('RATE_LIMITED');
+    expect(outcomes.filter((o) => o !== 'ok' && o !== 'RATE_LIMITED')).toEqual([]);
+  } finally {
+    await strict.stop();
+  }
+});

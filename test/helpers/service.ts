@@ -3,6 +3,7 @@
  * free port), over a real Redis. Several can share one Redis, as several
  * service instances would.
  */
+import type { ReadSlotPolicy } from '../../src/core/read-slots';
 import { KeyRing } from '../../src/auth/api-keys';
 import { NO_RATE_LIMITS, type RatePolicy } from '../../src/core/throttle';
 import { defaultLimits, type Limits } from '../../src/core/limits';
@@ -43,13 +44,13 @@ export async function startService(
   limits: Limits = defaultLimits,
   rate: RatePolicy = NO_RATE_LIMITS,
   commandTimeoutMs = TEST_COMMAND_TIMEOUT_MS,
-  opts: { grpc?: Partial<GrpcLimits>; chatsMembersOnly?: boolean } = {},
+  opts: { grpc?: Partial<GrpcLimits>; chatsMembersOnly?: boolean; reads?: ReadSlotPolicy } = {},
 ): Promise<TestService> {
   const log = createLogger('silent', 'test');
   const store = await RedisStore.connect({ url: redisUrl, commandTimeoutMs, feedRetention: limits.FEED_RETENTION_EVENTS, limits });
   const wake = await RedisWake.connect(store.options);
   const keys = new KeyRing(TEST_KEYS);
-  const calls = await buildCalls(store, { limits, rate, keys, wake, chatsMembersOnly: opts.chatsMembersOnly }, log);
+  const calls = await buildCalls(store, { limits, rate, keys, wake, chatsMembersOnly: opts.chatsMembersOnly, reads: opts.reads }, log);
   const grpcLimits = { ...loadConfig({}).grpc, ...opts.grpc };
   const { server, health } = buildServer(calls, log, { maxReceiveBytes: 4 << 20, maxSendBytes: 64 << 20, keys, limits: grpcLimits });
   const port = await bind(server, '127.0.0.1:0', grpcLimits.maxConnections);
