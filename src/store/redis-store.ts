@@ -99,7 +99,7 @@ const FEED_READ_BYTES = 1 << 20;
 /**
  * Readers whose read index a delete cleans before it returns (about: past this a scan step
  * picks them). More would make a delete's cost grow with its readers; the other entries are
- * stale ones that GetUnread skips and removes when it meets them (README, "Inboxes").
+ * stale ones that GetUnread skips and removes when it meets them (README, "How the data is kept").
  */
 const READERS_CLEANED_AT_DELETE = 1000;
 
@@ -575,27 +575,21 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
         c?.at ?? 0,
         q.include ?? 'visible',
       ] as const;
+      // A large page (README, "Fairness") travels on its own connection (or the main one while
+      // that one reconnects after Redis came back), as Buffers: off the JS heap, so a scavenge
+      // does not copy megabytes of records; it is decoded a slice at a time with the event loop
+      // let go between slices, so other callers' replies are not held behind it.
+      const bulk = this.bulk.status === 'ready' ? this.bulk : this.redis;
+      const r: [Outcome | Buffer, (string | Buffer)[], number, number, number, number] = q.large
+        ? await bulk.listMessagesBuffer(...args)
+        : await this.redis.listMessages(...args);
+      const [flat, hasMore, followsLast, feedPosition, bytes] = outcome(kind, [String(r[0]) as Outcome, r[1], r[2], r[3], r[4], r[5]]);
       const items: Message[] = [];
       const positions: number[] = [];
-      if (!q.large) {
-        const [flat, hasMore, followsLast, feedPosition, bytes] = outcome(kind, await this.redis.listMessages(...args));
-        for (let i = 0; i < flat.length; i += 3) {
-          const m = decodeMessage(containerId, flat[i], flat[i + 1], flat[i + 2]);
-          items.push(m);
-          positions.push(m.seq);
-        }
-        return { items, positions, hasMore: hasMore === 1, followsLast: followsLast === 1, feedPosition, bytes };
-      }
-      // A large page (README, "Fairness"): on its own connection, as Buffers (off the JS heap,
-      // so a scavenge does not copy megabytes of records), decoded a slice at a time with the
-      // event loop let go between slices, so other callers' replies are not held behind it.
-      // While the large-read connection is still reconnecting (after Redis came back), the main one serves.
-      const conn = this.bulk.status === 'ready' ? this.bulk : this.redis;
-      const [code, ...rest] = await conn.listMessagesBuffer(...args);
-      const [flat, hasMore, followsLast, feedPosition, bytes] = outcome(kind, [code.toString() as Outcome, ...rest]);
       for (let i = 0; i < flat.length; i += 3) {
-        if (i > 0 && i % (3 * DECODE_SLICE) === 0) await new Promise(setImmediate);
-        const m = decodeMessage(containerId, flat[i].toString(), flat[i + 1].toString(), flat[i + 2].toString());
+        if (q.large && i > 0 && i % (3 * DECODE_SLICE) === 0) await new Promise(setImmediate);
+        // String() returns a string as it is and decodes a Buffer.
+        const m = decodeMessage(containerId, String(flat[i]), String(flat[i + 1]), String(flat[i + 2]));
         items.push(m);
         positions.push(m.seq);
       }

@@ -30,14 +30,6 @@ export interface ServiceProcess {
   stop(): Promise<number | string>;
 }
 
-/**
- * `opts.maxFiles` runs the script under `ulimit -n` (a shell sets it, then
- * execs node, so the pid is node's): fd floods stay small in tests.
- * `opts.detached` gives it a process group of its own, so a process that
- * signals its own group cannot reach the test runner. `opts.sentinel` starts
- * a `sleep` in that group first (the service's child, `sentinelPid`): it is
- * still alive only if nothing signalled the whole group.
- */
 /** Every process started here that has not exited: a test that fails before its stop() leaves none behind. */
 const running = new Set<{ child: ChildProcess; exited: Promise<unknown> }>();
 afterAll(async () => {
@@ -52,6 +44,14 @@ afterAll(async () => {
   );
 });
 
+/**
+ * `opts.maxFiles` runs the script under `ulimit -n` (a shell sets it, then
+ * execs node, so the pid is node's): fd floods stay small in tests.
+ * `opts.detached` gives it a process group of its own, so a process that
+ * signals its own group cannot reach the test runner. `opts.sentinel` starts
+ * a `sleep` in that group first (the service's child, `sentinelPid`): it is
+ * still alive only if nothing signalled the whole group.
+ */
 export function startProcess(
   script: string,
   env: Record<string, string>,

@@ -125,9 +125,8 @@ function statusOf(stream: ClientHttp2Stream): Promise<number> {
   });
 }
 
-/** A caller with the token, on a connection of its own, can create a thread. */
 /**
- * Whether a new caller is served within 10 s. The flood's connections were just closed by the
+ * Whether a new caller with the token, on a connection of its own, can create a thread within 10 s. The flood's connections were just closed by the
  * test: until the service has seen them go, their slots still count and a new connection is
  * refused, so it tries again (each try its own connection) until then.
  */
