@@ -4,18 +4,21 @@
  * operation serves each method. Everything else is written once
  * (`./shared.ts`).
  */
-import type { DescService } from '@bufbuild/protobuf';
+import { create, type DescMessage, type DescService } from '@bufbuild/protobuf';
 import type { ErrorId } from '../core/errors';
 import type { Container, Kind, Message, Nanos, Participant } from '../core/model';
 import { nanosToRfc3339, nanosToTimestamp } from '../core/time';
-import { Chats } from '../gen/chats/chats_pb';
-import { Streams } from '../gen/streams/streams_pb';
-import { Threads } from '../gen/threads/threads_pb';
+import { textBytesOf, withTextBytes } from '../core/text-bytes';
+import { Chats, MessageSchema as ChatMessage } from '../gen/chats/chats_pb';
+import { Streams, MessageSchema as StreamMessage } from '../gen/streams/streams_pb';
+import { Threads, MessageSchema as ThreadMessage } from '../gen/threads/threads_pb';
 import type { Reply } from './operation';
 
 export interface Api {
   kind: Kind;
   service: DescService;
+  /** Its message type. */
+  message: DescMessage;
   /** The container in responses: `thread`, `chat`, `conversation`. */
   one: string;
   /** The list of containers in responses (`threads`), when the API lists them. */
@@ -43,6 +46,7 @@ const field = (wire: string): Field => ({ wire, local: wire.replace(/_([a-z])/g,
 export const threadsApi: Api = {
   kind: 'thread',
   service: Threads,
+  message: ThreadMessage,
   one: 'thread',
   many: 'threads',
   containerId: field('thread_id'),
@@ -57,6 +61,7 @@ export const threadsApi: Api = {
 export const chatsApi: Api = {
   kind: 'chat',
   service: Chats,
+  message: ChatMessage,
   one: 'chat',
   many: 'chats',
   containerId: field('chat_id'),
@@ -71,6 +76,7 @@ export const chatsApi: Api = {
 export const streamsApi: Api = {
   kind: 'conversation',
   service: Streams,
+  message: StreamMessage,
   one: 'conversation',
   many: 'conversations',
   containerId: field('conversation_id'),
@@ -115,16 +121,23 @@ export function participantReply(api: Api, p: Participant): Reply {
 /** A time that may be unset ("") in the API's type: unset stays the field's default. */
 const optionalTime = (api: Api, n: Nanos): unknown => (n === '' ? undefined : api.time(n));
 
+/**
+ * A message as a reply field. One whose text came as bytes (a large page) is
+ * made the API's message here, carrying those bytes: an output message reuses
+ * it as it is, and only the gRPC encoder reads the bytes (core/text-bytes.ts).
+ */
 export function messageReply(api: Api, m: Message): Reply {
-  return {
+  const bytes = textBytesOf(m);
+  const r = {
     id: m.id,
     authorId: m.authorId,
     [api.containerId.local]: m.containerId,
-    text: m.text,
+    text: bytes ? '' : m.text,
     sentAt: api.time(m.sentAt),
     seq: BigInt(m.seq),
     metadata: m.metadata,
     editedAt: optionalTime(api, m.editedAt),
     deletedAt: optionalTime(api, m.deletedAt),
   };
+  return bytes ? withTextBytes(create(api.message, r), bytes) : r;
 }

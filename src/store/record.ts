@@ -38,6 +38,7 @@
  * `outcome()` maps failures to the error table in this one place.
  */
 import { AppError, notFound, ReplyTooLarge } from '../core/errors';
+import { withTextBytes } from '../core/text-bytes';
 import type { Container, Kind, Message, Metadata, NewParticipant, Participant, ParticipantRole, ParticipantType } from '../core/model';
 
 /** The fields of a container hash, by name. */
@@ -178,6 +179,91 @@ export function decodeMessage(containerId: string, id: string, seq: number | str
     editedAt: deleted ? '' : (r.e ?? ''),
     deletedAt: deleted ? r.d! : '',
   };
+}
+
+/**
+ * decodeMessage for a record given as bytes (a large page): a text without
+ * escapes stays a slice of the record (core/text-bytes.ts) and only the rest of
+ * the record is decoded and parsed; any other record is decoded whole.
+ */
+export function decodeMessageBytes(containerId: string, id: string, seq: number | string, record: Buffer): Message {
+  const t = textSpan(record);
+  if (!t) return decodeMessage(containerId, id, seq, record.toString('utf8'));
+  const m = decodeMessage(containerId, id, seq, record.toString('utf8', 0, t.start) + record.toString('utf8', t.end));
+  return m.deletedAt === '' ? withTextBytes(m, record.subarray(t.start, t.end)) : m;
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN = 0x7b;
+const CLOSE = 0x7d;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+const T = 0x74;
+
+/**
+ * Where the text's characters are in a record (between its quotes), found by
+ * walking the record's top-level keys (an edited record's keys come in any
+ * order, and metadata may have a key "t"); undefined when the record has no
+ * text, the text has an escape (then its bytes are not its characters), or the
+ * record is not in the shape the scripts write.
+ */
+function textSpan(b: Buffer): { start: number; end: number } | undefined {
+  if (b[0] !== OPEN) return undefined;
+  let i = 1;
+  while (b[i] === QUOTE) {
+    const keyEnd = stringEnd(b, i + 1);
+    if (keyEnd < 0 || b[keyEnd + 1] !== COLON) return undefined;
+    const isText = keyEnd === i + 2 && b[i + 1] === T;
+    i = keyEnd + 2;
+    if (b[i] === QUOTE) {
+      const end = stringEnd(b, i + 1);
+      if (end < 0) return undefined;
+      if (isText) {
+        const escape = b.indexOf(BACKSLASH, i + 1);
+        return escape >= 0 && escape < end ? undefined : { start: i + 1, end };
+      }
+      i = end + 1;
+    } else if (b[i] === OPEN) {
+      i = objectEnd(b, i);
+      if (i < 0) return undefined;
+      i++;
+    } else {
+      while (i < b.length && b[i] !== COMMA && b[i] !== CLOSE) i++;
+    }
+    if (b[i] !== COMMA) return undefined;
+    i++;
+  }
+  return undefined;
+}
+
+/** The index of the quote that closes the string whose characters start at `from`, or -1. */
+function stringEnd(b: Buffer, from: number): number {
+  let q = b.indexOf(QUOTE, from);
+  while (q >= 0) {
+    let slashes = 0;
+    while (q - 1 - slashes >= from && b[q - 1 - slashes] === BACKSLASH) slashes++;
+    if (slashes % 2 === 0) return q;
+    q = b.indexOf(QUOTE, q + 1);
+  }
+  return -1;
+}
+
+/** The index of the brace that closes the object opening at `open`, or -1. */
+function objectEnd(b: Buffer, open: number): number {
+  let depth = 0;
+  for (let i = open; i < b.length; i++) {
+    const c = b[i];
+    if (c === QUOTE) {
+      i = stringEnd(b, i + 1);
+      if (i < 0) return -1;
+    } else if (c === OPEN) {
+      depth++;
+    } else if (c === CLOSE && --depth === 0) {
+      return i;
+    }
+  }
+  return -1;
 }
 
 /** What a script answers when it could not do its work. */

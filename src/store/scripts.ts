@@ -145,9 +145,10 @@ export interface ScriptCommands {
     cursorDir: '' | 'after' | 'before',
     cursorAt: number,
     include: 'visible' | 'deleted' | 'all',
-  ): Promise<[Outcome, string[], number, number, number, number]>;
+    part: '' | 'lengths',
+  ): Promise<[Outcome, string[], number, number, number, number, string]>;
   /** The same, its strings as Buffers (ioredis's `…Buffer` twin of every script): large pages stay off the JS heap. */
-  listMessagesBuffer(...args: Parameters<ScriptCommands['listMessages']>): Promise<[Buffer, Buffer[], number, number, number, number]>;
+  listMessagesBuffer(...args: Parameters<ScriptCommands['listMessages']>): Promise<[Buffer, Buffer[], number, number, number, number, Buffer]>;
   groupPage(index: string, order: 'asc' | 'desc', offset: number, limit: number, cursorDir: '' | 'after' | 'before', cursorAt: number): Promise<['OK', string[], string[], number, number]>;
   groupAdd(index: string, trash: string, id: string): Promise<['OK', number]>;
   deleteIfEqual(key: string, expected: string): Promise<number>;

@@ -6,9 +6,10 @@
  */
 import { status } from '@grpc/grpc-js';
 import { defaultLimits } from '../../src/core/limits';
+import { bearer, startGateway } from '../helpers/gateway';
 import { failure } from '../helpers/grpc';
 import { startRedis, type TestRedis } from '../helpers/redis';
-import { startService, type TestService } from '../helpers/service';
+import { startService, TEST_TOKEN, type TestService } from '../helpers/service';
 
 let redis: TestRedis;
 let svc: TestService;
@@ -116,5 +117,86 @@ it('reads whose limits allow more than 1 MiB but whose messages are small run at
     expect(outcomes.filter((o) => o !== 'ok' && o !== 'RATE_LIMITED')).toEqual([]);
   } finally {
     await strict.stop();
+  }
+});
+
+it('a page over 1 MiB answers the same messages, texts and all, as small pages of it, over gRPC and JSON', async () => {
+  const big = await startService(redis.url, defaultLimits);
+  const gw = await startGateway(big, {}, bearer(TEST_TOKEN));
+  try {
+    const { thread } = await big.threads.createThread({ groupId: 'bytes', topic: 'big' });
+    const threadId = thread!.id;
+    // Texts a large page carries as bytes and texts it decodes (escapes), edited ones (re-encoded
+    // by the script, keys in another order, "/" escaped), metadata with a key "t", a tombstone.
+    const kinds = [
+      (i: number) => `plain ${i} `.padEnd(16_000, 'p'),
+      (i: number) => `quotes "${i}" and \\ backslash\nnew line\t`.padEnd(16_000, 'q'),
+      (i: number) => `é日本語🙂 ${i} `.repeat(700),
+      (i: number) => `slash/${i}/`.padEnd(15_000, 's'),
+    ];
+    for (let i = 0; i < 80; i++) {
+      await big.threads.createMessage({ threadId, id: `m${i}`, authorId: `au"thor${i % 3}`, text: kinds[i % 4](i), metadata: i % 5 === 0 ? { t: `x${i}`, a: '"' } : {} });
+    }
+    for (const i of [1, 6, 11]) await big.threads.updateMessage({ threadId, id: `m${i}`, text: `edited/${i} "é" `.padEnd(16_000, 'e'), metadata: { t: 'meta' } });
+    await big.threads.updateMessage({ threadId, id: 'm2', metadata: { k: 'v' } });
+    await big.threads.deleteMessage({ threadId, id: 'm3' });
+
+    const whole = await big.threads.listMessages({ threadId, limit: '100', includeDeleted: 'true' });
+    expect(whole.messages).toHaveLength(80);
+    const pieces = [];
+    for (let offset = 0; offset < 80; offset += 10) {
+      pieces.push(...(await big.threads.listMessages({ threadId, limit: '10', offset: String(offset), includeDeleted: 'true' })).messages);
+    }
+    expect(whole.messages).toEqual(pieces);
+    expect(whole.messages.find((m) => m.id === 'm7')!.text).toBe(kinds[3](7));
+    expect(whole.messages.find((m) => m.id === 'm6')).toMatchObject({ text: 'edited/6 "é" '.padEnd(16_000, 'e'), metadata: { t: 'meta' } });
+    expect(whole.messages.find((m) => m.id === 'm3')).toMatchObject({ text: '', deletedAt: expect.stringMatching(/Z$/) });
+
+    const json = await gw.post('/threads/Threads/ListMessages', { thread_id: threadId, limit: 100, include_deleted: 'true' });
+    expect(json.status).toBe(200);
+    expect(json.body.messages.map((m: { id: string; text: string; metadata: object }) => [m.id, m.text, m.metadata])).toEqual(
+      pieces.map((m) => [m.id, m.text, m.metadata]),
+    );
+  } finally {
+    await gw.stop();
+    await big.stop();
+  }
+});
+
+it('a page over 1 MiB read while its messages are deleted and restored is a page of one moment: no tombstone in a visible list', async () => {
+  const big = await startService(redis.url, defaultLimits);
+  try {
+    const { thread } = await big.threads.createThread({ groupId: 'bytes', topic: 'churn' });
+    const threadId = thread!.id;
+    const long = 'c'.repeat(16_000);
+    for (let i = 0; i < 80; i += 20) {
+      await Promise.all(Array.from({ length: 20 }, (_, j) => big.threads.createMessage({ threadId, id: `c${i + j}`, authorId: 'a', text: long })));
+    }
+    let writing = true;
+    const writer = (async () => {
+      for (let n = 0; writing; n++) {
+        const id = `c${(n * 7) % 80}`;
+        await big.threads.deleteMessage({ threadId, id });
+        await big.threads.restoreMessage({ threadId, id });
+      }
+    })();
+    const seen: number[] = [];
+    const until = Date.now() + 2_000;
+    await Promise.all(
+      Array.from({ length: 3 }, async () => {
+        while (Date.now() < until) {
+          const page = await big.threads.listMessages({ threadId, limit: '100' });
+          expect(page.messages.filter((m) => m.deletedAt !== '')).toEqual([]);
+          expect(page.messages.every((m) => m.text === long)).toBe(true);
+          seen.push(page.messages.length);
+        }
+      }),
+    );
+    writing = false;
+    await writer;
+    expect(seen.length).toBeGreaterThan(10);
+    for (const n of seen) expect([79, 80]).toContain(n);
+  } finally {
+    await big.stop();
   }
 });

@@ -6,6 +6,7 @@
  * transport.
  */
 import { create, fromBinary, toBinary, type DescMessage, type Message } from '@bufbuild/protobuf';
+import { replyEncoder } from './encode';
 import type {
   Metadata,
   Server,
@@ -106,15 +107,12 @@ function unaryHandler(b: BoundOperation, calls: Calls, log: Logger) {
 
 /**
  * A unary reply: the admission interceptor (guard.ts) encodes it first, to
- * count its bytes, and hands the Buffer on; anything else is encoded here.
- * The encoder's bytes are wrapped, not copied.
+ * count its bytes, and hands the Buffer on; anything else is encoded here
+ * (encode.ts).
  */
 function unarySerializer(output: DescMessage): (m: Message | Buffer) => Buffer {
-  return (m) => {
-    if (Buffer.isBuffer(m)) return m;
-    const u8 = toBinary(output, m);
-    return Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
-  };
+  const encode = replyEncoder(output);
+  return (m) => (Buffer.isBuffer(m) ? m : encode(m));
 }
 
 /**

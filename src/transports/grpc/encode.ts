@@ -1,0 +1,63 @@
+/**
+ * A unary reply's bytes. A reply whose list elements carry their text as bytes
+ * (a large page, core/text-bytes.ts) is written in pieces: the reply without
+ * that list, then each element without its text followed by the text field
+ * copied from the stored bytes. Protobuf allows a message's fields in any
+ * order and appends repeated fields across pieces, so a reader decodes the same
+ * message as if it were encoded in one go (test/transports/encode.test.ts); no
+ * text is turned into a string and back. Anything else is encoded as usual.
+ */
+import { create, toBinary, ScalarType, type DescField, type DescMessage, type Message } from '@bufbuild/protobuf';
+import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
+import { textBytesOf } from '../../core/text-bytes';
+
+type ListField = DescField & { fieldKind: 'list'; listKind: 'message' };
+
+/** The encoder for replies of type `output`. */
+export function replyEncoder(output: DescMessage): (m: Message) => Buffer {
+  // The lists whose elements have a string field `text`: only those can carry bytes.
+  const lists = output.fields.filter(
+    (f): f is ListField => f.fieldKind === 'list' && f.listKind === 'message' && textField(f.message) !== undefined,
+  );
+  return (m) => {
+    const bytes = lists.length > 0 ? withTextBytes(output, lists, m) : undefined;
+    if (bytes) return bytes;
+    const u8 = toBinary(output, m);
+    return Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
+  };
+}
+
+function textField(m: DescMessage): DescField | undefined {
+  return m.fields.find((f) => f.localName === 'text' && f.fieldKind === 'scalar' && f.scalar === ScalarType.STRING);
+}
+
+/** The reply in pieces, or undefined when none of its list elements carries text bytes. */
+function withTextBytes(output: DescMessage, lists: ListField[], m: Message): Buffer | undefined {
+  const reply = m as unknown as Record<string, object[]>;
+  const carrying = lists.filter((f) => reply[f.localName].some((e) => textBytesOf(e) !== undefined));
+  if (carrying.length === 0) return undefined;
+  const rest: Record<string, unknown> = { ...reply };
+  for (const f of carrying) rest[f.localName] = [];
+  const pieces: Uint8Array[] = [toBinary(output, create(output, rest))];
+  for (const f of carrying) {
+    const text = textField(f.message)!;
+    for (const e of reply[f.localName]) pieces.push(...element(f, text, e));
+  }
+  return Buffer.concat(pieces);
+}
+
+/** One list element as its field: tag, length, the element without its text, then the text's field. */
+function element(list: ListField, text: DescField, e: object): Uint8Array[] {
+  const bytes = textBytesOf(e);
+  if (!bytes) return [new BinaryWriter().tag(list.number, WireType.LengthDelimited).bytes(toBinary(list.message, e as Message)).finish()];
+  // A copy of the element's fields without the text (the element's `text` decodes when read).
+  const copy: Record<string, unknown> = { $typeName: list.message.typeName };
+  for (const f of list.message.members) copy[f.localName] = f === text ? '' : (e as Record<string, unknown>)[f.localName];
+  const body = toBinary(list.message, copy as unknown as Message);
+  const textHead = new BinaryWriter().tag(text.number, WireType.LengthDelimited).uint32(bytes.length).finish();
+  const head = new BinaryWriter()
+    .tag(list.number, WireType.LengthDelimited)
+    .uint32(body.length + textHead.length + bytes.length)
+    .finish();
+  return [head, body, textHead, bytes];
+}
