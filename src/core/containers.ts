@@ -23,7 +23,6 @@ import type {
   NewParticipant,
   Page,
   Participant,
-  ReadSize,
 } from './model';
 
 /** What CreateThread may add to a container (README, "A richer thread"). */
@@ -57,22 +56,22 @@ export class Containers {
 
   /**
    * A message read that may answer more than LARGE_READ_BYTES is first tried within that
-   * budget and without a slot ('maybe': the store counts the page's bytes before it reads them
-   * and answers TOO_LARGE having read none), so one that turns out small (most do: the worst
-   * case counts every text at 16 KiB) runs at once like any other. Only one that is larger
-   * takes a slot of its namespace and reads again with the whole budget ('large', README,
-   * "Fairness").
+   * budget and without a slot: the store's scripts stop at the budget and answer TOO_LARGE
+   * before sending anything, so one that turns out small (most do: the worst case counts every
+   * text at 16 KiB) costs what it would without slots, and many run at once. Only one that is
+   * larger takes a slot of its namespace and reads again with the whole budget, on the store's
+   * large-read connection (README, "Fairness").
    */
-  private async sized<T>(ns: string, mostBytes: number, read: (budget: number, size: ReadSize) => Promise<T>): Promise<T> {
+  private async sized<T>(ns: string, mostBytes: number, read: (budget: number, large: boolean) => Promise<T>): Promise<T> {
     const full = this.limits.MAX_REPLY_BYTES;
     const large = mostBytes > LARGE_READ_BYTES;
-    if (!this.reads || !large || full <= LARGE_READ_BYTES) return read(full, large ? 'large' : 'small');
+    if (!this.reads || !large || full <= LARGE_READ_BYTES) return read(full, large);
     try {
-      return await read(LARGE_READ_BYTES, 'maybe');
+      return await read(LARGE_READ_BYTES, false);
     } catch (e) {
       if (!(e instanceof ReplyTooLarge)) throw e;
     }
-    return this.reads.run(ns, () => read(full, 'large'));
+    return this.reads.run(ns, () => read(full, true));
   }
 
   /** The most bytes `n` messages (or containers) may take in a reply under the limits. */
@@ -198,7 +197,7 @@ export class Containers {
   /** A page of one container's messages; over MAX_REPLY_BYTES (counted by the store as it reads) it names `limit`. */
   async messages(ns: string, kind: Kind, containerId: string, q: Omit<MessageQuery, 'budget'>): Promise<MessagePage> {
     try {
-      return await this.sized(ns, this.mostBytes(q.limit, 'messages'), (budget, size) => this.store.listMessages(ns, kind, containerId, { ...q, budget, size }));
+      return await this.sized(ns, this.mostBytes(q.limit, 'messages'), (budget, large) => this.store.listMessages(ns, kind, containerId, { ...q, budget, large }));
     } catch (e) {
       if (e instanceof ReplyTooLarge) throw this.tooLarge('limit');
       throw e;
@@ -213,8 +212,8 @@ export class Containers {
    */
   async recent(ns: string, kind: Kind, ids: readonly string[], perContainer: number, perField: string, include: Inclusion = 'visible'): Promise<Message[]> {
     try {
-      return await this.sized(ns, this.mostBytes(ids.length * perContainer, 'messages'), (budget, size) =>
-        this.recentWithin(ns, kind, ids, perContainer, include, budget, size),
+      return await this.sized(ns, this.mostBytes(ids.length * perContainer, 'messages'), (budget, large) =>
+        this.recentWithin(ns, kind, ids, perContainer, include, budget, large),
       );
     } catch (e) {
       if (e instanceof ReplyTooLarge) throw this.tooLarge(perField);
@@ -229,12 +228,12 @@ export class Containers {
    * is left. So no reply is built past the budget (counted by the store as it
    * reads: ReplyTooLarge), and a refused one is refused without reading much more.
    */
-  private async recentWithin(ns: string, kind: Kind, ids: readonly string[], perContainer: number, include: Inclusion, budget: number, size: ReadSize): Promise<Message[]> {
+  private async recentWithin(ns: string, kind: Kind, ids: readonly string[], perContainer: number, include: Inclusion, budget: number, large: boolean): Promise<Message[]> {
     const unique = [...new Set(ids.filter((id) => id !== ''))];
     const out: Message[][] = [];
     let bytes = 0;
     const read = (id: string, budget: number) =>
-      this.store.listMessages(ns, kind, id, { limit: perContainer, offset: 0, order: 'desc', budget, include, size }).catch((e: unknown) => {
+      this.store.listMessages(ns, kind, id, { limit: perContainer, offset: 0, order: 'desc', budget, include, large }).catch((e: unknown) => {
         // Absent containers are skipped.
         if (e instanceof AppError && e.id === 'NOT_FOUND') return null;
         if (e instanceof ReplyTooLarge) return 'over' as const;
@@ -262,9 +261,9 @@ export class Containers {
   async recentInGroup(ns: string, kind: Kind, groupId: string, perContainer: number, perField: string, include: Inclusion = 'visible'): Promise<Message[]> {
     const page = { limit: this.limits.MAX_RECENT_CONTAINERS, offset: 0, order: 'desc' as const };
     try {
-      return await this.sized(ns, this.mostBytes(this.limits.MAX_RECENT_CONTAINERS * perContainer, 'messages'), async (budget, size) => {
+      return await this.sized(ns, this.mostBytes(this.limits.MAX_RECENT_CONTAINERS * perContainer, 'messages'), async (budget, large) => {
         const containers = await this.store.listGroup(ns, kind, groupId, page);
-        return this.recentWithin(ns, kind, containers.items.map((c) => c.id), perContainer, include, budget, size);
+        return this.recentWithin(ns, kind, containers.items.map((c) => c.id), perContainer, include, budget, large);
       });
     } catch (e) {
       if (e instanceof ReplyTooLarge) throw this.tooLarge(perField);

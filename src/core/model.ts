@@ -158,18 +158,9 @@ export interface MessageQuery {
   budget: number;
   /** Default: visible. */
   include?: Inclusion;
-  /** Default: small. */
-  size?: ReadSize;
+  /** A read that may answer more than LARGE_READ_BYTES: the store runs it apart from the cheap ones. */
+  large?: boolean;
 }
-
-/**
- * How much a message read may answer (README, "Fairness"). A 'small' page is read in one script
- * step. A 'maybe' one (its limits allow more than LARGE_READ_BYTES, its budget does not) is
- * counted before it is read, so one over the budget costs Redis no records. A 'large' one (in a
- * read slot, up to MAX_REPLY_BYTES) is counted, then read apart from the cheap calls, its texts
- * kept as bytes.
- */
-export type ReadSize = 'small' | 'maybe' | 'large';
 
 export interface ContainerPage {
   limit: number;

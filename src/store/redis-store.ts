@@ -107,7 +107,7 @@ const READERS_CLEANED_AT_DELETE = 1000;
 /** Messages of a large page decoded between two turns of the event loop (up to ~130 KiB of records; README, "Fairness"). */
 const DECODE_SLICE = 8;
 
-/** How many times a counted page is picked again when its container changed between the two steps (`countedPage`). */
+/** How many times a large page is picked again when its container changed between the two steps (`largePage`). */
 const LARGE_PAGE_TRIES = 3;
 
 /** listMessages' keys and arguments. */
@@ -583,44 +583,35 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
         q.include ?? 'visible',
         part,
       ];
-      if (q.size === 'maybe' || q.size === 'large') return this.countedPage(kind, containerId, k, args, q.size === 'large');
+      if (q.large) return this.largePage(kind, containerId, k, args);
       return this.page(containerId, outcome(kind, await this.redis.listMessages(...args(''))), false);
     });
   }
 
   /**
-   * A page that may be large (MessageQuery.size), in two steps: the script picks the page and
-   * counts its bytes without reading them (so one over the budget costs no records), then one
-   * HMGET, outside any script, sends the records, with the container's stamp in the same MULTI.
-   * A script that answers 4 MiB holds Redis, and every other tenant's call, ~10 ms converting
-   * them; HMGET sends them in a tenth of that (README, "Fairness"). If the stamp moved between
-   * the steps (a message was written or changed, or the container deleted), the page is picked
-   * again; after LARGE_PAGE_TRIES it is read in one script step. A large page travels on its
-   * own connection (or the main one while that one reconnects after Redis came back).
+   * A large page (MessageQuery.large) in two steps: the script picks the page and counts its
+   * bytes without reading them, then one HMGET, outside any script, sends the records, with the
+   * container's stamp in the same MULTI. A script that answers 4 MiB holds Redis, and every other
+   * tenant's call, ~10 ms converting them; HMGET sends them in a tenth of that (README,
+   * "Fairness"). If the stamp moved between the steps (a message was written or changed, or the
+   * container deleted), the page is picked again; after LARGE_PAGE_TRIES it is read in one
+   * script step. It travels on its own connection (or the main one while that one reconnects
+   * after Redis came back), as Buffers.
    */
-  private async countedPage(
-    kind: Kind,
-    containerId: string,
-    k: ContainerKeys,
-    args: (part: '' | 'lengths') => ListArgs,
-    large: boolean,
-  ): Promise<MessagePage> {
-    const conn = large && this.bulk.status === 'ready' ? this.bulk : this.redis;
+  private async largePage(kind: Kind, containerId: string, k: ContainerKeys, args: (part: '' | 'lengths') => ListArgs): Promise<MessagePage> {
+    const conn = this.bulk.status === 'ready' ? this.bulk : this.redis;
     for (let attempt = 0; attempt < LARGE_PAGE_TRIES; attempt++) {
       const [flat, hasMore, followsLast, feedPosition, bytes, stamp] = outcome(kind, await conn.listMessages(...args('lengths')));
       if (flat.length === 0) return { items: [], positions: [], hasMore: hasMore === 1, followsLast: followsLast === 1, feedPosition, bytes };
       const ids = flat.filter((_, i) => i % 2 === 0);
-      const tx = conn.multi();
-      if (large) tx.hmgetBuffer(k.bodies, ...ids);
-      else tx.hmget(k.bodies, ...ids);
-      const [[e1, records], [e2, head]] = (await tx.hmget(k.meta, 's', 'e', 'c').exec()) as [[Error | null, (string | Buffer | null)[]], [Error | null, (string | null)[]]];
+      const replies = await conn.multi().hmgetBuffer(k.bodies, ...ids).hmget(k.meta, 's', 'e', 'c').exec();
+      const [[e1, records], [e2, head]] = replies as [[Error | null, (Buffer | null)[]], [Error | null, (string | null)[]]];
       if (e1 || e2) throw e1 ?? e2;
       if (head.map((v) => v ?? '').join(':') !== stamp) continue;
       const page: (string | Buffer)[] = [];
       ids.forEach((id, i) => page.push(id, flat[2 * i + 1], records[i]!));
-      return this.page(containerId, [page, hasMore, followsLast, feedPosition, bytes], large);
+      return this.page(containerId, [page, hasMore, followsLast, feedPosition, bytes], true);
     }
-    if (!large) return this.page(containerId, outcome(kind, await conn.listMessages(...args(''))), false);
     const r = await conn.listMessagesBuffer(...args(''));
     return this.page(containerId, outcome(kind, [String(r[0]) as Outcome, r[1], r[2], r[3], r[4], r[5]]), true);
   }
