@@ -136,8 +136,10 @@ interface RunResult {
 async function main(): Promise<void> {
   installCleanup();
   const dir = mkdtempSync(join(tmpdir(), 'parley-bench-fair-'));
+  // Disconnected in `finally` too: a service that fails to start must not leave the runner held open by it.
+  let redis: Awaited<ReturnType<typeof startRedis>> | undefined;
   try {
-    const redis = await startRedis(dir);
+    redis = await startRedis(dir);
     const services: ServiceProc[] = [];
     for (const [i, svc] of SERVICES.entries()) {
       services.push(
@@ -200,7 +202,6 @@ async function main(): Promise<void> {
       }
     }
     lights.forEach((l) => l.close());
-    redis.redis.disconnect();
 
     const lines = [
       '## Fairness',
@@ -225,6 +226,7 @@ async function main(): Promise<void> {
     writeFileSync(join(OUT, 'fairness-last-run.md'), text2);
     writeFileSync(join(OUT, 'fairness-last-run.json'), JSON.stringify(results, null, 2));
   } finally {
+    redis?.redis.disconnect();
     await stopAll();
     rmSync(dir, { recursive: true, force: true });
   }
