@@ -109,6 +109,20 @@ it('idempotent retries and racing CreateChat calls settle to one message and one
   expect((await c.chats.listMessages({ chatId })).messages.map((m) => m.text)).toEqual(['hi']);
 });
 
+it('a page over 1 MiB (picked by a script, its records sent by HMGET in a MULTI) reads whole on the cluster', async () => {
+  const { thread } = await c.threads.createThread({ groupId: 'g', topic: 'large' });
+  const threadId = thread!.id;
+  const text = (i: number) => `large ${i} é "q" `.padEnd(16_000, 'l');
+  for (let i = 0; i < 80; i += 20) {
+    await Promise.all(Array.from({ length: 20 }, (_, j) => c.threads.createMessage({ threadId, id: `l${i + j}`, authorId: 'a', text: text(i + j) })));
+  }
+  const { messages } = await c.threads.listMessages({ threadId, limit: '100', order: 'asc' });
+  // Sent 20 at once, so in any order of seqs: each message once, with its own text, in seq order.
+  expect(messages.map((m) => Number(m.seq))).toEqual(Array.from({ length: 80 }, (_, i) => i + 1));
+  for (const m of messages) expect(m.text).toBe(text(Number(m.id.slice(1))));
+  expect(new Set(messages.map((m) => m.id)).size).toBe(80);
+});
+
 it('streams: paging by sent_before walks a conversation once', async () => {
   const { conversation } = await c.streams.createConversation({ groupId: 'g', topic: 'paging' });
   for (let i = 0; i < 30; i++) await c.streams.createMessage({ conversationId: conversation!.id, authorId: 'a', text: `m${i}` });
