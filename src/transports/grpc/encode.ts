@@ -4,7 +4,7 @@
  * that list, then each element without its text followed by the text field
  * copied from the stored bytes. Protobuf allows a message's fields in any
  * order and appends repeated fields across pieces, so a reader decodes the same
- * message as if it were encoded in one go (test/transports/encode.test.ts); no
+ * message as if it were encoded in one go (test/props/text-bytes.test.ts); no
  * text is turned into a string and back. Anything else is encoded as usual.
  */
 import { create, toBinary, ScalarType, type DescField, type DescMessage, type Message } from '@bufbuild/protobuf';
