@@ -602,7 +602,7 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
     const conn = this.bulk.status === 'ready' ? this.bulk : this.redis;
     for (let attempt = 0; attempt < LARGE_PAGE_TRIES; attempt++) {
       const [flat, hasMore, followsLast, feedPosition, bytes, stamp] = outcome(kind, await conn.listMessages(...args('lengths')));
-      if (flat.length === 0) return { items: [], positions: [], hasMore: hasMore === 1, followsLast: followsLast === 1, feedPosition, bytes };
+      if (flat.length === 0) return this.page(containerId, [[], hasMore, followsLast, feedPosition, bytes], true);
       const ids = flat.filter((_, i) => i % 2 === 0);
       const replies = await conn.multi().hmgetBuffer(k.bodies, ...ids).hmget(k.meta, 's', 'e', 'c').exec();
       const [[e1, records], [e2, head]] = replies as [[Error | null, (Buffer | null)[]], [Error | null, (string | null)[]]];
@@ -612,8 +612,8 @@ export class RedisStore implements ContainerStore, FeedStore, RateLimiter {
       ids.forEach((id, i) => page.push(id, flat[2 * i + 1], records[i]!));
       return this.page(containerId, [page, hasMore, followsLast, feedPosition, bytes], true);
     }
-    const r = await conn.listMessagesBuffer(...args(''));
-    return this.page(containerId, outcome(kind, [String(r[0]) as Outcome, r[1], r[2], r[3], r[4], r[5]]), true);
+    const [code, ...rest] = await conn.listMessagesBuffer(...args(''));
+    return this.page(containerId, outcome(kind, [code.toString() as Outcome, ...rest]), true);
   }
 
   /**

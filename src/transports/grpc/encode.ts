@@ -13,12 +13,20 @@ import { textBytesOf } from '../../core/text-bytes';
 
 type ListField = DescField & { fieldKind: 'list'; listKind: 'message' };
 
+/** A list of messages with a string field `text`, and that field: only such lists can carry bytes. */
+interface TextList {
+  list: ListField;
+  text: DescField;
+}
+
 /** The encoder for replies of type `output`. */
 export function replyEncoder(output: DescMessage): (m: Message) => Buffer {
-  // The lists whose elements have a string field `text`: only those can carry bytes.
-  const lists = output.fields.filter(
-    (f): f is ListField => f.fieldKind === 'list' && f.listKind === 'message' && textField(f.message) !== undefined,
-  );
+  const lists: TextList[] = [];
+  for (const f of output.fields) {
+    if (f.fieldKind !== 'list' || f.listKind !== 'message') continue;
+    const text = f.message.fields.find((t) => t.localName === 'text' && t.fieldKind === 'scalar' && t.scalar === ScalarType.STRING);
+    if (text) lists.push({ list: f as ListField, text });
+  }
   return (m) => {
     const bytes = lists.length > 0 ? withTextBytes(output, lists, m) : undefined;
     if (bytes) return bytes;
@@ -27,22 +35,15 @@ export function replyEncoder(output: DescMessage): (m: Message) => Buffer {
   };
 }
 
-function textField(m: DescMessage): DescField | undefined {
-  return m.fields.find((f) => f.localName === 'text' && f.fieldKind === 'scalar' && f.scalar === ScalarType.STRING);
-}
-
 /** The reply in pieces, or undefined when none of its list elements carries text bytes. */
-function withTextBytes(output: DescMessage, lists: ListField[], m: Message): Buffer | undefined {
+function withTextBytes(output: DescMessage, lists: TextList[], m: Message): Buffer | undefined {
   const reply = m as unknown as Record<string, object[]>;
-  const carrying = lists.filter((f) => reply[f.localName].some((e) => textBytesOf(e) !== undefined));
+  const carrying = lists.filter(({ list }) => reply[list.localName].some((e) => textBytesOf(e) !== undefined));
   if (carrying.length === 0) return undefined;
   const rest: Record<string, unknown> = { ...reply };
-  for (const f of carrying) rest[f.localName] = [];
+  for (const { list } of carrying) rest[list.localName] = [];
   const pieces: Uint8Array[] = [toBinary(output, create(output, rest))];
-  for (const f of carrying) {
-    const text = textField(f.message)!;
-    for (const e of reply[f.localName]) pieces.push(...element(f, text, e));
-  }
+  for (const { list, text } of carrying) for (const e of reply[list.localName]) pieces.push(...element(list, text, e));
   return Buffer.concat(pieces);
 }
 
