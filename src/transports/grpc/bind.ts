@@ -6,7 +6,7 @@
  * transport.
  */
 import { create, fromBinary, toBinary, type DescMessage, type Message } from '@bufbuild/protobuf';
-import { replyEncoder } from './encode';
+import { isEncoded, replyEncoder, type Encoded } from './encode';
 import type {
   Metadata,
   Server,
@@ -87,7 +87,8 @@ export function bindOperations(server: Server, calls: Calls, log: Logger): void 
         responseStream: b.op.kind === 'stream',
         requestSerialize: (m: Message) => Buffer.from(toBinary(method.input, m)),
         requestDeserialize: (bytes: Buffer) => decodeRequest(method.input, bytes),
-        responseSerialize: b.op.kind === 'stream' ? streamSerializer(method.output) : unarySerializer(method.output),
+        // Pieces is not a Buffer, only what grpc-js reads of one (encode.ts).
+        responseSerialize: b.op.kind === 'stream' ? streamSerializer(method.output) : (unarySerializer(method.output) as (m: Message) => Buffer),
         responseDeserialize: (bytes: Buffer) => fromBinary(method.output, bytes),
       };
       handlers[method.name] = b.op.kind === 'unary' ? unaryHandler(b, calls, log) : streamHandler(b, calls, log);
@@ -107,12 +108,12 @@ function unaryHandler(b: BoundOperation, calls: Calls, log: Logger) {
 
 /**
  * A unary reply: the admission interceptor (guard.ts) encodes it first, to
- * count its bytes, and hands the Buffer on; anything else is encoded here
+ * count its bytes, and hands the bytes on; anything else is encoded here
  * (encode.ts).
  */
-function unarySerializer(output: DescMessage): (m: Message | Buffer) => Buffer {
+function unarySerializer(output: DescMessage): (m: Message | Encoded) => Encoded {
   const encode = replyEncoder(output);
-  return (m) => (Buffer.isBuffer(m) ? m : encode(m));
+  return (m) => (isEncoded(m) ? m : encode(m));
 }
 
 /**

@@ -6,6 +6,15 @@
  * order and appends repeated fields across pieces, so a reader decodes the same
  * message as if it were encoded in one go (test/props/text-bytes.test.ts); no
  * text is turned into a string and back. Anything else is encoded as usual.
+ *
+ * The pieces are not joined here: grpc-js frames a reply by allocating its
+ * length plus 5 bytes and calling the serializer's result's `copy` into it
+ * (ServerInterceptingCall.serializeMessage reads only `byteLength` and
+ * `copy`), so `Pieces` copies each piece straight into that frame. A 4 MiB
+ * page is then copied once, not twice, and allocates 4 MiB less, which is
+ * what drives the collections every other call waits out (README,
+ * "Fairness"). grpc-js is pinned; a version that used the result otherwise
+ * would fail every large page in test/api/reply-size.test.ts.
  */
 import { create, toBinary, ScalarType, type DescField, type DescMessage, type Message } from '@bufbuild/protobuf';
 import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
@@ -19,8 +28,43 @@ interface TextList {
   text: DescField;
 }
 
+/** An encoded reply in pieces, with the part of Buffer's interface grpc-js uses on a serializer's result. */
+export class Pieces {
+  readonly byteLength: number;
+
+  constructor(private readonly pieces: Uint8Array[]) {
+    let n = 0;
+    for (const p of pieces) n += p.length;
+    this.byteLength = n;
+  }
+
+  get length(): number {
+    return this.byteLength;
+  }
+
+  /** Writes every piece into `target` from `offset`, as Buffer#copy does with a whole source. */
+  copy(target: Uint8Array, offset = 0): number {
+    let at = offset;
+    for (const p of this.pieces) {
+      target.set(p, at);
+      at += p.length;
+    }
+    return this.byteLength;
+  }
+
+  /** The pieces joined (tests, and any reader that needs one Buffer). */
+  toBuffer(): Buffer {
+    return Buffer.concat(this.pieces, this.byteLength);
+  }
+}
+
+/** Bytes ready for grpc-js: a Buffer, or Pieces that it copies into its frame. */
+export type Encoded = Buffer | Pieces;
+
+export const isEncoded = (m: unknown): m is Encoded => Buffer.isBuffer(m) || m instanceof Pieces;
+
 /** The encoder for replies of type `output`. */
-export function replyEncoder(output: DescMessage): (m: Message) => Buffer {
+export function replyEncoder(output: DescMessage): (m: Message) => Encoded {
   const lists: TextList[] = [];
   for (const f of output.fields) {
     if (f.fieldKind !== 'list' || f.listKind !== 'message') continue;
@@ -36,7 +80,7 @@ export function replyEncoder(output: DescMessage): (m: Message) => Buffer {
 }
 
 /** The reply in pieces, or undefined when none of its list elements carries text bytes. */
-function withTextBytes(output: DescMessage, lists: TextList[], m: Message): Buffer | undefined {
+function withTextBytes(output: DescMessage, lists: TextList[], m: Message): Pieces | undefined {
   const reply = m as unknown as Record<string, object[]>;
   const carrying = lists.filter(({ list }) => reply[list.localName].some((e) => textBytesOf(e) !== undefined));
   if (carrying.length === 0) return undefined;
@@ -44,7 +88,7 @@ function withTextBytes(output: DescMessage, lists: TextList[], m: Message): Buff
   for (const { list } of carrying) rest[list.localName] = [];
   const pieces: Uint8Array[] = [toBinary(output, create(output, rest))];
   for (const { list, text } of carrying) for (const e of reply[list.localName]) pieces.push(...element(list, text, e));
-  return Buffer.concat(pieces);
+  return new Pieces(pieces);
 }
 
 /** One list element as its field: tag, length, the element without its text, then the text's field. */

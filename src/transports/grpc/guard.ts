@@ -23,6 +23,7 @@ import { authenticate } from '../../auth/authenticate';
 import { AppError } from '../../core/errors';
 import type { Logger } from '../../log';
 import { headersOf } from './bind';
+import { isEncoded, type Encoded } from './encode';
 import { toServiceError } from './status';
 import { UnsentReplies } from './unsent';
 
@@ -163,10 +164,10 @@ export function admission(keys: KeyRing, guarded: readonly string[], limits: Pic
           end(unsentRefusal());
           return;
         }
-        let bytes: Buffer;
+        let bytes: Encoded;
         try {
-          // Encoded here to be counted; the method's serializer passes the Buffer through (bind.ts).
-          bytes = Buffer.isBuffer(message) ? message : method.responseSerialize(message);
+          // Encoded here to be counted; the method's serializer passes the bytes through (bind.ts).
+          bytes = isEncoded(message) ? message : (method.responseSerialize(message) as Encoded);
         } catch (e) {
           headers = undefined;
           end(e);
