@@ -95,6 +95,7 @@ const schema = z.object({
   FEED_HEARTBEAT_MS: positive(15_000),
   NAMESPACE_READS_IN_FLIGHT: positive(DEFAULT_READ_SLOTS.inFlight),
   NAMESPACE_READS_QUEUED: z.coerce.number().int().min(0).default(DEFAULT_READ_SLOTS.queued),
+  NAMESPACE_READS_SHARE: z.coerce.number().gt(0).max(1).default(DEFAULT_READ_SLOTS.share),
 });
 
 export interface Config {
@@ -174,7 +175,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       keepAliveTimeoutMs: e.HTTP_KEEPALIVE_TIMEOUT_MS,
       feedHeartbeatMs: e.FEED_HEARTBEAT_MS,
     }),
-    reads: Object.freeze({ inFlight: e.NAMESPACE_READS_IN_FLIGHT, queued: e.NAMESPACE_READS_QUEUED }),
+    reads: Object.freeze({ inFlight: e.NAMESPACE_READS_IN_FLIGHT, queued: e.NAMESPACE_READS_QUEUED, share: e.NAMESPACE_READS_SHARE }),
     chatsMembersOnly: e.CHATS_ENFORCE_MEMBERSHIP === 'true' || e.CHATS_ENFORCE_MEMBERSHIP === '1',
     rate: Object.freeze({
       namespaceRps: e.RATE_LIMIT_RPS,

@@ -27,8 +27,9 @@ export async function buildCalls(
   log: Logger,
 ): Promise<Calls> {
   const throttle = new Throttle(store, opts.rate);
-  const core = new Containers(store, opts.limits, throttle, new ReadSlots(opts.reads ?? DEFAULT_READ_SLOTS), undefined, opts.chatsMembersOnly);
+  const reads = new ReadSlots(opts.reads ?? DEFAULT_READ_SLOTS);
+  const core = new Containers(store, opts.limits, throttle, reads, undefined, opts.chatsMembersOnly);
   const cursors = new Cursors(opts.cursorSecret ?? (await store.sharedSecret()));
   const hub = new Hub(store, opts.wake, log);
-  return new Calls(buildOperations(core, cursors, { hub, store }), opts.keys, log, throttle, hub);
+  return new Calls(buildOperations(core, cursors, { hub, store }), opts.keys, log, throttle, hub, reads);
 }

@@ -53,7 +53,7 @@ export const DEFAULT_PAGE_SIZE = 25;
  * the same with 1, 2 or 4 (bench/fairness.ts: the other tenant's ReadThread p99 8.5 × its unloaded
  * p99 with 1, 17 × with 2, 20 × with 4, at 20-23 pages/s each).
  */
-export const DEFAULT_READ_SLOTS = Object.freeze({ inFlight: 1, queued: 32 });
+export const DEFAULT_READ_SLOTS = Object.freeze({ inFlight: 1, queued: 32, share: 0.5 });
 
 export const defaultLimits: Readonly<Limits> = Object.freeze({
   MAX_TEXT_BYTES: 16 * 1024,

@@ -67,6 +67,8 @@ export class Calls {
     private readonly throttle?: Throttle,
     /** Ends every open server stream (SIGTERM: they are not waited for like unary calls). */
     private readonly streams?: { close(): void },
+    /** Told of every admitted call's namespace (large reads are paced while other namespaces call). */
+    private readonly activity?: { called(ns: string): void },
   ) {}
 
   /** Ends open server streams with UNAVAILABLE so their callers resume elsewhere. */
@@ -82,6 +84,7 @@ export class Calls {
   /** The context of a call; throws UNAUTHORIZED, FORBIDDEN or RATE_LIMITED. */
   async context(h: CallerHeaders, signal: AbortSignal): Promise<CallContext> {
     const ns = this.admit(h);
+    this.activity?.called(ns);
     if (this.throttle) await this.throttle.namespace(ns);
     return new Context(ns, signal, this.log, h.requestId?.slice(0, 128) || undefined);
   }

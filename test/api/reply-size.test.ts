@@ -85,7 +85,7 @@ it('a RecentMessages over the budget is refused having read little more than the
 
 it('reads whose limits allow more than 1 MiB but whose messages are small run at once; a page really over 1 MiB takes its namespace\'s slot', async () => {
   // One large read at a time per namespace, none queued: a second one at once is RATE_LIMITED.
-  const strict = await startService(redis.url, defaultLimits, undefined, undefined, { reads: { inFlight: 1, queued: 0 } });
+  const strict = await startService(redis.url, defaultLimits, undefined, undefined, { reads: { inFlight: 1, queued: 0, share: 1 } });
   try {
     const small: string[] = [];
     for (let t = 0; t < 10; t++) {

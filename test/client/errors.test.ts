@@ -110,7 +110,8 @@ describe('retries with nothing listening', () => {
     expect(seen).toEqual([]);
     // A message write is: the client gave it an id.
     const msg = await failure(c.chats.sendMessage({ chatId: 'c', authorId: 'ana', text: 'hi' }, { deadlineMs: 600 }));
-    expect(msg.id).toBe('UNAVAILABLE');
+    // Its last attempt fails UNAVAILABLE, or, on a busy machine, is still connecting when the 600 ms run out.
+    expect(['UNAVAILABLE', 'DEADLINE_EXCEEDED']).toContain(msg.id);
     expect(seen.length).toBeGreaterThanOrEqual(1);
     expect(seen.every((r) => r.method === '/chats.Chats/SendMessage')).toBe(true);
   });
