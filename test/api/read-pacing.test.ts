@@ -3,7 +3,7 @@
  * src/core/read-slots.ts): after a large read that held its namespace's slot
  * T ms, the next one in line waits T × (1 − share) / share ms more, so a
  * closed loop of large reads leaves the event loop to the others. With no
- * other namespace calling, nothing is paced. Observed as a caller does: five
+ * other namespace calling, nothing is paced. Observed as a caller does: four
  * large pages asked for at once, the time between their replies. That the
  * pause never delays the reply of the read that finished is checked on the
  * slots themselves (test/unit/read-slots.test.ts).
@@ -20,8 +20,9 @@ let threadId: string;
 
 beforeAll(async () => {
   redis = await startRedis();
-  // share 0.1: a slot rests 9 × as long as the read that held it.
-  svc = await startService(redis.url, defaultLimits, undefined, undefined, { reads: { inFlight: 1, queued: 8, share: 0.1 } });
+  // share 0.01: a slot rests 99 × as long as the read that held it, so the rest dwarfs whatever else
+  // a busy machine adds between two replies (a read takes milliseconds; its rest, a second or so).
+  svc = await startService(redis.url, defaultLimits, undefined, undefined, { reads: { inFlight: 1, queued: 8, share: 0.01 } });
   const { thread } = await svc.threads.createThread({ groupId: 'pacing', topic: 'big' });
   threadId = thread!.id;
   const long = 'p'.repeat(16 * 1024);
@@ -35,11 +36,11 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-/** Five large pages asked for at once: the median gap between their replies. */
+/** Four large pages asked for at once: the median gap between their replies. */
 async function pages(): Promise<number> {
   const t0 = performance.now();
   const done = await Promise.all(
-    Array.from({ length: 5 }, () =>
+    Array.from({ length: 4 }, () =>
       svc.threads.listMessages({ threadId, limit: '100' }).then((r) => {
         expect(r.messages).toHaveLength(100);
         return performance.now() - t0;
@@ -48,7 +49,7 @@ async function pages(): Promise<number> {
   );
   done.sort((a, b) => a - b);
   const gaps = done.slice(1).map((t, i) => t - done[i]).sort((a, b) => a - b);
-  return (gaps[1] + gaps[2]) / 2;
+  return gaps[1];
 }
 
 it('paces a namespace\'s large reads only while another namespace calls', async () => {
@@ -71,7 +72,7 @@ it('paces a namespace\'s large reads only while another namespace calls', async 
     calling = false;
     await others;
 
-    // Each slot rests 9 reads long before the next read starts: gaps of about 10 reads against 1.
+    // Each slot rests 99 reads long before the next read starts: gaps of about 100 reads against 1.
     expect(paced).toBeGreaterThan(3 * alone);
 
     // Once the other namespace has been quiet for ACTIVE_WINDOW_MS, nothing is paced again.
