@@ -39,17 +39,17 @@ const MAX_REMEMBERED = 4096;
 
 export class ReadSlots {
   private readonly byNs = new Map<string, { running: number; waiting: (() => void)[] }>();
-  /** Each namespace's last call (performance.now()), oldest first. */
+  /** Each namespace's last call (performance.now()). */
   private readonly lastCall = new Map<string, number>();
 
   constructor(readonly policy: ReadSlotPolicy) {}
 
   /** A call of `ns` arrived (every call, before its work). */
   called(ns: string): void {
-    // Deleted first so the map stays in order of last call and pruning stops at the first fresh entry.
-    this.lastCall.delete(ns);
-    this.lastCall.set(ns, performance.now());
-    if (this.lastCall.size > MAX_REMEMBERED) this.forgetIdle(performance.now());
+    if (this.policy.share >= 1) return;
+    const now = performance.now();
+    this.lastCall.set(ns, now);
+    if (this.lastCall.size > MAX_REMEMBERED) this.forgetIdle(now);
   }
 
   async run<T>(ns: string, fn: () => Promise<T>): Promise<T> {
@@ -92,17 +92,13 @@ export class ReadSlots {
 
   /** Whether a namespace other than `ns` called within ACTIVE_WINDOW_MS. */
   private othersCalling(ns: string, now: number): boolean {
-    this.forgetIdle(now);
-    for (const other of this.lastCall.keys()) if (other !== ns) return true;
+    for (const [other, at] of this.lastCall) if (other !== ns && now - at <= ACTIVE_WINDOW_MS) return true;
     return false;
   }
 
   /** Drops namespaces idle for ACTIVE_WINDOW_MS; all of them if that leaves too many. */
   private forgetIdle(now: number): void {
-    for (const [ns, at] of this.lastCall) {
-      if (now - at <= ACTIVE_WINDOW_MS) break;
-      this.lastCall.delete(ns);
-    }
+    for (const [ns, at] of this.lastCall) if (now - at > ACTIVE_WINDOW_MS) this.lastCall.delete(ns);
     if (this.lastCall.size > MAX_REMEMBERED) this.lastCall.clear();
   }
 }

@@ -38,10 +38,6 @@ export class Pieces {
     this.byteLength = n;
   }
 
-  get length(): number {
-    return this.byteLength;
-  }
-
   /** Writes every piece into `target` from `offset`, as Buffer#copy does with a whole source. */
   copy(target: Uint8Array, offset = 0): number {
     let at = offset;
@@ -50,11 +46,6 @@ export class Pieces {
       at += p.length;
     }
     return this.byteLength;
-  }
-
-  /** The pieces joined (tests, and any reader that needs one Buffer). */
-  toBuffer(): Buffer {
-    return Buffer.concat(this.pieces, this.byteLength);
   }
 }
 

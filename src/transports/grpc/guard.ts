@@ -173,9 +173,9 @@ export function admission(keys: KeyRing, guarded: readonly string[], limits: Pic
           end(e);
           return;
         }
-        release = unsent.hold(ns, bytes.length);
+        release = unsent.hold(ns, bytes.byteLength);
         sendTimer = setTimeout(() => {
-          log.debug({ method: method.path, bytes: bytes.length }, 'reply not taken within GRPC_REPLY_SEND_TIMEOUT_MS; stream reset');
+          log.debug({ method: method.path, bytes: bytes.byteLength }, 'reply not taken within GRPC_REPLY_SEND_TIMEOUT_MS; stream reset');
           settle();
           const stream = streamOf(call);
           if (stream) stream.close(h2.NGHTTP2_CANCEL);
